@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from autodiff.ops import OPS, Domain, DomainError, Op
@@ -379,30 +379,31 @@ def _check_domains(op: Op, x: float, y: float, domain_a: Domain, domain_b: Domai
         raise _domain_error(op, (x, y), 1)
 
 
-@functools.lru_cache(maxsize=256)
-def _pow_method(p: float) -> Callable[[Value], Value]:
-    return _unary_method(OPS["pow"].bind(p))
-
-
-def _power_methods() -> tuple[Callable[..., Any], Callable[..., Any]]:
+def _power_methods(table: Mapping[str, Op]) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """`x ** p` with a number p is the op family `pow`; `x ** y` and `p ** x` with a Value are `powv`."""
-    powv, powv_reflected = _binary_method(OPS["powv"])
+    powv, powv_reflected = _binary_method(table["powv"])
+    family = table["pow"]
+
+    @functools.lru_cache(maxsize=256)
+    def power(p: float) -> Callable[[Value], Value]:
+        return _unary_method(family.bind(p))
 
     def __pow__(self: Value, other: Any) -> Any:
         if isinstance(other, Value):
             return powv(self, other)
         if not isinstance(other, bool) and isinstance(other, numbers.Real):
-            return _pow_method(_as_float(other, "pow: exponent"))(self)
+            return power(_as_float(other, "pow: exponent"))(self)
         return NotImplemented
 
-    __pow__.__doc__ = f"{OPS['pow'].doc}, or {OPS['powv'].doc}"
-    __pow__.ops = (OPS["pow"], OPS["powv"])  # type: ignore[attr-defined]
+    __pow__.__doc__ = f"{family.doc}, or {table['powv'].doc}"
+    __pow__.ops = (family, table["powv"])  # type: ignore[attr-defined]
     powv_reflected.__doc__ = "p ** x for a number p > 0 (op 'powv', reflected)"
     return __pow__, powv_reflected
 
 
-def _install_ops() -> None:
-    for op in OPS.values():
+def _install_ops(table: Mapping[str, Op]) -> None:
+    """Give `Value` a method (and, for a binary operator, its reflected form) for every op in `table`."""
+    for op in table.values():
         if op.method == "__pow__":
             continue
         if op.arity == 1:
@@ -411,7 +412,7 @@ def _install_ops() -> None:
             method, reflected = _binary_method(op)
             setattr(Value, method.__name__, method)
             setattr(Value, reflected.__name__, reflected)
-    Value.__pow__, Value.__rpow__ = _power_methods()  # type: ignore[method-assign]
+    Value.__pow__, Value.__rpow__ = _power_methods(table)  # type: ignore[method-assign]
 
 
-_install_ops()
+_install_ops(OPS)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 __all__ = [
-    "NONNEGATIVE",
     "NONZERO",
     "OPS",
     "POSITIVE",
@@ -78,7 +77,6 @@ class Domain:
 _INF = math.inf
 REAL = Domain((Interval(-_INF, _INF),), "any real number")
 POSITIVE = Domain((Interval(0.0, _INF),), "> 0")
-NONNEGATIVE = Domain((Interval(0.0, _INF, closed_lo=True),), ">= 0")
 NONZERO = Domain((Interval(-_INF, 0.0), Interval(0.0, _INF)), "!= 0")
 
 
@@ -195,8 +193,8 @@ def _relu(x: float) -> float:
 def _pow_domain(p: float) -> tuple[Domain, ...]:
     if p == int(p):
         return (REAL,) if p >= 0 else (NONZERO,)
-    # A fractional power is real only for x >= 0, and differentiable at 0 only when p > 1.
-    return (NONNEGATIVE,) if p > 1 else (POSITIVE,)
+    # A fractional power is real only for x >= 0; at 0 its derivative is infinite (p < 1) or one-sided.
+    return (POSITIVE,)
 
 
 def _pow_derivative(x: float, out: float, p: float) -> float:
@@ -314,7 +312,7 @@ _ENTRIES = [
         arity=1,
         forward=_relu,
         derivative=lambda x, out: 1.0 if x > 0.0 else 0.0,
-        sympy=lambda sp, x: sp.Piecewise((x, x > 0), (0, True)),
+        sympy=lambda sp, x: _sympy_relu(sp)(x),
         torch=lambda torch, x: torch.relu(x),
         method="relu",
         kinks=(Kink(arg=0, at=0.0, subgradient=0.0),),
@@ -367,6 +365,48 @@ _ENTRIES = [
         doc="natural logarithm",
     ),
 ]
+
+
+_SYMPY_RELU: dict[int, Any] = {}
+
+
+def _sympy_relu(sp: Any) -> Any:
+    """relu as a SymPy function, with relu'(0) = 0 as the engine and PyTorch have it.
+
+    SymPy's Max(0, x) differentiates to Heaviside(x) with Heaviside(0) = 1/2, and a Piecewise makes SymPy
+    reason about inequalities (slowly). This pair of functions does neither: relu' = Relu_step, whose own
+    derivative is 0; `_imp_` tells lambdify how to evaluate them.
+    """
+    if id(sp) not in _SYMPY_RELU:
+
+        class Relu_step(sp.Function):  # type: ignore[misc]
+            nargs = 1
+            _imp_ = staticmethod(lambda x: 1 if x > 0 else 0)
+
+            @classmethod
+            def eval(cls, x: Any) -> Any:
+                if x.is_Number:
+                    return sp.S.One if x > 0 else sp.S.Zero
+                return None
+
+            def fdiff(self, argindex: int = 1) -> Any:
+                return sp.S.Zero
+
+        class Relu(sp.Function):  # type: ignore[misc]
+            nargs = 1
+            _imp_ = staticmethod(lambda x: x if x > 0 else 0 * x)
+
+            @classmethod
+            def eval(cls, x: Any) -> Any:
+                if x.is_Number:
+                    return x if x > 0 else sp.S.Zero
+                return None
+
+            def fdiff(self, argindex: int = 1) -> Any:
+                return Relu_step(self.args[0])
+
+        _SYMPY_RELU[id(sp)] = Relu
+    return _SYMPY_RELU[id(sp)]
 
 
 def _sympy_number(sp: Any, p: float) -> Any:

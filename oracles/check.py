@@ -1,0 +1,68 @@
+"""One call to check a gradient three ways: `Checker().check(expr, point)` returns a `Verdict`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from oracles.compare import ErrorModel, Verdict, compare
+from oracles.engines import AUTODIFF, EngineAdapter
+from oracles.expr import Expr, variables
+from oracles.floats import OutsideDomain
+from oracles.referees import Autograd, FiniteDifferences, RefereeResult, Symbolic
+
+__all__ = ["Checker", "PointOutsideDomain"]
+
+
+class PointOutsideDomain(ValueError):
+    """The point is not a valid place to check this expression (an op input outside its domain, overflow)."""
+
+
+class Checker:
+    """Holds the referees (and their caches) and the engine under test; `check` runs them all on one point."""
+
+    def __init__(
+        self,
+        engine: EngineAdapter = AUTODIFF,
+        referees: Sequence[str] = ("sympy", "fd", "torch"),
+        ulps_scale: float = 1.0,
+    ) -> None:
+        self.engine = engine
+        self.ulps_scale = ulps_scale
+        makers = {"sympy": Symbolic, "fd": FiniteDifferences, "torch": Autograd}
+        unknown = [r for r in referees if r not in makers]
+        if unknown:
+            raise ValueError(f"unknown referee(s) {unknown}; choose from {list(makers)}")
+        self.referees = [makers[r]() for r in referees]
+
+    def model(self, expr: Expr, point: Mapping[str, float]) -> ErrorModel:
+        """The error model at `point`, or PointOutsideDomain if the expression is not defined and finite there."""
+        missing = [n for n in variables(expr) if n not in point]
+        if missing:
+            raise PointOutsideDomain(f"no value given for {', '.join(missing)}")
+        bad = {k: v for k, v in point.items() if not isinstance(v, (int, float)) or not math.isfinite(v)}
+        if bad:
+            raise PointOutsideDomain(f"not finite numbers: {bad}")
+        try:
+            return ErrorModel(expr, point, self.ulps_scale)
+        except (OutsideDomain, OverflowError, ZeroDivisionError, ValueError) as e:
+            raise PointOutsideDomain(f"the expression is not defined and finite here: {e}") from None
+
+    def check(self, expr: Expr, point: Mapping[str, float]) -> Verdict:
+        """Run the engine and every referee at `point` and compare them."""
+        point = {k: float(v) for k, v in point.items()}
+        self._require_domain(expr, point)
+        model = self.model(expr, point)
+        run = self.engine.run(expr, point)
+        results: list[RefereeResult] = [referee(expr, point) for referee in self.referees]
+        return compare(expr, point, run, results, model, self.engine)
+
+    def _require_domain(self, expr: Expr, point: Mapping[str, float]) -> None:
+        from oracles.floats import FloatProgram
+
+        try:
+            FloatProgram(expr)(*(point[n] for n in variables(expr)))
+        except KeyError as e:
+            raise PointOutsideDomain(f"no value given for {e.args[0]}") from None
+        except OutsideDomain as e:
+            raise PointOutsideDomain(f"outside the domain of {e}") from None

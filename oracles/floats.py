@@ -1,0 +1,97 @@
+"""Plain-float evaluation of an expression, compiled to straight-line Python once per expression.
+
+`FloatProgram` is what the finite-difference referee calls many times per check. Besides the value it
+reports where the point sits relative to every kink (so that FD can see a stencil straddle one), and it
+raises `OutsideDomain` rather than returning garbage when an op's input leaves its domain or a value
+overflows. The op table's forward functions are the only arithmetic it uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from autodiff.ops import Domain
+from oracles.expr import Apply, Const, Expr, Var, nodes, op_of, variables
+
+__all__ = ["FloatProgram", "OutsideDomain"]
+
+
+class OutsideDomain(ArithmeticError):
+    """An op's input left its domain, or a value overflowed, during float evaluation."""
+
+
+@dataclass(frozen=True)
+class KinkSite:
+    """An op input that can sit on a kink: the op's node index, the index of its input node, the kink."""
+
+    node: int
+    input: int
+    at: float
+
+
+class FloatProgram:
+    """`expr` as a Python function of its variables (in `names` order) returning the value, or the value and
+    the side of every kink site (-1, 0 or 1)."""
+
+    def __init__(self, expr: Expr, names: Sequence[str] | None = None) -> None:
+        self.expr = expr
+        self.names = tuple(names) if names is not None else variables(expr)
+        order = nodes(expr)
+        index = {n.digest: i for i, n in enumerate(order)}
+        namespace: dict[str, Any] = {"_Out": OutsideDomain}
+        body: list[str] = []
+        kinks: list[KinkSite] = []
+        pieces: list[str] = []
+        for i, node in enumerate(order):
+            if isinstance(node, Var):
+                if node.name not in self.names:
+                    raise ValueError(f"variable {node.name!r} is not among {self.names}")
+                body.append(f"v{i} = a{self.names.index(node.name)}")
+            elif isinstance(node, Const):
+                body.append(f"v{i} = {node.value!r}")
+            else:
+                assert isinstance(node, Apply)
+                op = op_of(node)
+                args = [f"v{index[a.digest]}" for a in node.args]
+                for j, domain in enumerate(op.domains()):
+                    if not domain.is_real_line:
+                        namespace[f"D{i}_{j}"] = domain.__contains__
+                        body.append(f"if not D{i}_{j}({args[j]}): raise _Out({node.op!r})")
+                        if len(domain.intervals) > 1:  # which piece: x/y for y < 0 and y > 0 are apart
+                            namespace[f"P{i}_{j}"] = _piece(domain)
+                            pieces.append(f"P{i}_{j}({args[j]})")
+                for kink in op.kinks:
+                    kinks.append(KinkSite(i, index[node.args[kink.arg].digest], kink.at))
+                namespace[f"F{i}"] = op.forward
+                body.append(f"v{i} = F{i}({', '.join(args)})")
+                body.append(f"if v{i} - v{i}: raise _Out({node.op!r})")
+        self.kink_sites = tuple(kinks)
+        params = ", ".join(f"a{k}" for k in range(len(self.names)))
+        # The side of every kink, then the piece of every split domain: a finite-difference stencil is only
+        # valid if it sees the same tuple at every one of its points.
+        sides = ", ".join([*(f"(v{s.input} > {s.at!r}) - (v{s.input} < {s.at!r})" for s in self.kink_sites), *pieces])
+        value_src = "\n    ".join([*body, f"return v{len(order) - 1}"])
+        sides_src = "\n    ".join([*body, f"return v{len(order) - 1}, ({sides}{',' if sides else ''})"])
+        source = f"def value({params}):\n    {value_src}\n\ndef with_sides({params}):\n    {sides_src}\n"
+        code = compile(source, f"<float program for {str(expr)[:60]}>", "exec")
+        exec(code, namespace)
+        self.source = source
+        self.value: Callable[..., float] = namespace["value"]
+        self.with_sides: Callable[..., tuple[float, tuple[int, ...]]] = namespace["with_sides"]
+
+    def __call__(self, *args: float) -> float:
+        try:
+            return self.value(*args)
+        except (OverflowError, ZeroDivisionError, ValueError) as e:
+            raise OutsideDomain(str(e)) from None
+
+
+def _piece(domain: Domain) -> Callable[[float], int]:
+    intervals = domain.intervals
+
+    def piece(x: float) -> int:
+        return next(i for i, interval in enumerate(intervals) if x in interval) + 1
+
+    return piece

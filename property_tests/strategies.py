@@ -1,0 +1,251 @@
+"""Hypothesis strategies for expressions over the op table, and points where they are defined.
+
+Two generators, for two jobs:
+
+`checked_dags()` draws an expression together with a point, and builds the expression bottom-up at that
+point: a node count n, the variables' values, then n ops from the table, each applied to the node made just
+before it and, for a binary op, to an earlier node or a constant. Every node's value is known while it is
+built, so every op's input is inside the op's domain *by construction*: an input outside it is first passed
+through an adapter made of ops (`c*c + k` for log, a divisor, a power's base), an input near a kink is moved
+off it, and a value that would grow past 1e6 is squashed with tanh first. Reusing earlier nodes gives shared
+subexpressions (DAGs) for free; graphs of 20-50 nodes cost a few milliseconds each.
+
+`small_trees()` draws small trees with `st.recursive`, which shrink to very small counterexamples; domains
+are kept by construction with the same adapters, applied whatever the point, and a subtree is sometimes
+used twice.
+
+Shrinking: a DAG shrinks toward fewer nodes, toward the first op of the table (add), toward children that
+are the variables (index draws shrink to 0, the first variable), toward fewer variables, and toward the
+point 0.0 / 1.0 values; small trees shrink toward a single variable. A counterexample found with either
+is usually one or two ops deep after shrinking.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import event
+from hypothesis import strategies as st
+
+from autodiff.ops import OPS, Op
+from oracles.expr import Apply, Const, Expr, Var, depth, nodes, op_of, use_counts
+
+__all__ = [
+    "VARIABLES",
+    "Checked",
+    "checked_dags",
+    "constants",
+    "coordinates",
+    "op_points",
+    "record",
+    "small_trees",
+]
+
+VARIABLES = ("x", "y", "z", "w")
+LIMIT = 1e6  # no node value may exceed this in magnitude: keeps products and exps far from overflow
+KINK_MARGIN = 1e-3  # inputs of kinked ops are kept this far from the kink (much more than an FD step)
+EDGE_MARGIN = 1e-3  # and inputs of restricted ops this far inside their domain
+
+
+def coordinates() -> st.SearchStrategy[float]:
+    """A variable's value: a round number, or a float in [-2, 2] that is 0 or at least 1e-4 in magnitude (a
+    1e-200 here only produces 1e200 gradients and overflow); shrinks toward 0.0."""
+    return st.one_of(
+        st.sampled_from([0.0, 1.0, -1.0, 0.5, 2.0, -0.5]),
+        st.floats(-2.0, 2.0, allow_nan=False, allow_infinity=False, allow_subnormal=False).filter(
+            lambda x: x == 0.0 or abs(x) >= 1e-4
+        ),
+    )
+
+
+def constants() -> st.SearchStrategy[float]:
+    """A constant in an expression: round numbers and floats in [-3, 3]."""
+    return st.one_of(
+        st.sampled_from([1.0, 2.0, 0.5, -1.0, 3.0, 0.1]),
+        st.floats(-3.0, 3.0, allow_nan=False, allow_infinity=False, allow_subnormal=False).filter(
+            lambda c: abs(c) >= 1e-4
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Checked:
+    """An expression and a point where every op's input is inside its domain, away from kinks and overflow."""
+
+    expr: Expr
+    point: dict[str, float]
+
+    def __repr__(self) -> str:
+        at = ",".join(f"{k}={v!r}" for k, v in self.point.items())
+        return f"Checked({str(self.expr)!r}, at {at})"
+
+
+def _ops(names: Sequence[str] | None) -> list[Op]:
+    chosen = list(OPS.values()) if names is None else [OPS[n] for n in names]
+    if not chosen:
+        raise ValueError("no ops to draw from")
+    return chosen
+
+
+def _value(node: Apply, args: list[float]) -> float | None:
+    """The node's float value, or None if an input is outside a domain or the value is too large."""
+    op = op_of(node)
+    for x, domain in zip(args, op.domains(), strict=True):
+        if x not in domain:
+            return None
+    try:
+        v = op.forward(*args)
+    except (OverflowError, ZeroDivisionError, ValueError):
+        return None
+    return v if isinstance(v, float) and abs(v) <= LIMIT else None
+
+
+class _Builder:
+    """Grows an expression at a known point, keeping every input legal (see the module docstring)."""
+
+    def __init__(self, draw: Callable[[st.SearchStrategy[Any]], Any], point: dict[str, float]) -> None:
+        self.draw = draw
+        self.pool: list[tuple[Expr, float]] = [(Var(n), v) for n, v in point.items()]
+
+    def apply(self, name: str, args: list[tuple[Expr, float]], params: tuple[float, ...] = ()) -> tuple[Expr, float]:
+        op = OPS[name].bind(*params) if params else OPS[name]
+        fixed = [self._legal(op, i, a) for i, a in enumerate(args)]
+        node = Apply(name, tuple(e for e, _ in fixed), params)
+        v = _value(node, [x for _, x in fixed])
+        if v is None:  # too large: squash the inputs first, then fall back to tanh of the first
+            squashed = [self._squash(a) for a in fixed]
+            node = Apply(name, tuple(e for e, _ in squashed), params)
+            v = _value(node, [x for _, x in squashed])
+        if v is None:
+            return self._squash(args[0])
+        return node, v
+
+    def _legal(self, op: Op, i: int, arg: tuple[Expr, float]) -> tuple[Expr, float]:
+        expr, x = arg
+        domain = op.domains()[i]
+        if not domain.is_real_line and not (
+            x - EDGE_MARGIN * max(1.0, abs(x)) in domain and x + EDGE_MARGIN * max(1.0, abs(x)) in domain
+        ):
+            # c*c + k lies in (0, inf) for any c: good for > 0, != 0 and >= 0 alike.
+            k = self.draw(st.sampled_from([0.5, 1.0, 0.25, 2.0]))
+            squared = Apply("mul", (expr, expr))
+            expr, x = Apply("add", (squared, Const(k))), x * x + k
+        for kink in op.kinks:
+            if kink.arg == i and abs(x - kink.at) < KINK_MARGIN:
+                shift = self.draw(st.sampled_from([0.5, -0.5]))
+                expr, x = Apply("add", (expr, Const(shift))), x + shift
+        return expr, x
+
+    def _squash(self, arg: tuple[Expr, float]) -> tuple[Expr, float]:
+        expr, x = arg
+        return Apply("tanh", (expr,)), math.tanh(x)
+
+
+@st.composite
+def checked_dags(
+    draw: Callable[[st.SearchStrategy[Any]], Any],
+    ops: Sequence[str] | None = None,
+    min_ops: int = 1,
+    max_ops: int = 40,
+    max_vars: int = 4,
+) -> Checked:
+    """An expression DAG of `min_ops`..`max_ops` op applications (before adapters) and a point inside every
+    op's domain. See the module docstring for how it is built and how it shrinks."""
+    table = _ops(ops)
+    n_vars = draw(st.integers(1, max_vars))
+    point = {n: draw(coordinates()) for n in VARIABLES[:n_vars]}
+    b = _Builder(draw, point)
+    count = draw(st.integers(min_ops, max_ops))
+    for _ in range(count):
+        op = draw(st.sampled_from(table))
+        params = tuple(draw(st.sampled_from(p.examples)) for p in op.params)
+        args = [b.pool[-1]]
+        for _ in range(op.arity - 1):
+            if draw(st.integers(0, 3)) == 3:
+                c = draw(constants())
+                args.append((Const(c), c))
+            else:
+                args.append(b.pool[draw(st.integers(0, len(b.pool) - 1))])
+            if draw(st.booleans()):  # the constant or earlier node on the left: `2 - x`, `y * x`
+                args.reverse()
+        b.pool.append(b.apply(op.name, args, params))
+    root = b.pool[-1][0]
+    if not isinstance(root, Apply):
+        root, _ = b.apply("mul", [b.pool[-1], b.pool[-1]])
+    used = {n.name for n in nodes(root) if isinstance(n, Var)}
+    return Checked(root, {k: v for k, v in point.items() if k in used})
+
+
+def small_trees(ops: Sequence[str] | None = None, max_leaves: int = 8, max_vars: int = 4) -> st.SearchStrategy[Expr]:
+    """Small expression trees by `st.recursive`, defined at every point (domains kept by adapters)."""
+    table = _ops(ops)
+    names = VARIABLES[:max_vars]
+    leaves = st.one_of(st.sampled_from([Var(n) for n in names]), constants().map(Const))
+
+    def guard(op: Op, i: int, e: Expr, params: tuple[float, ...]) -> Expr:
+        domain = op.domains(*params)[i]
+        if domain.is_real_line:
+            return e
+        return Apply("add", (Apply("mul", (e, e)), Const(0.5)))
+
+    def extend(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
+        @st.composite
+        def one(draw: Callable[[st.SearchStrategy[Any]], Any]) -> Expr:
+            op = draw(st.sampled_from(table))
+            params = tuple(draw(st.sampled_from(p.examples)) for p in op.params)
+            first = draw(children)
+            args = [first] + [first if draw(st.booleans()) else draw(children) for _ in range(op.arity - 1)]
+            return Apply(op.name, tuple(guard(op, i, a, params) for i, a in enumerate(args)), params)
+
+        return one()
+
+    return st.recursive(leaves, extend, max_leaves=max_leaves).filter(lambda e: isinstance(e, Apply))
+
+
+def op_points(op: Op, params: tuple[float, ...] = ()) -> st.SearchStrategy[list[float]]:
+    """Inputs for one op inside its domain, away from kinks and edges, not overflowing."""
+    domains = op.domains(*params)
+
+    def inside(i: int) -> st.SearchStrategy[float]:
+        d = domains[i]
+        lo = max(d.intervals[0].lo, -20.0)
+        hi = min(d.intervals[-1].hi, 20.0)
+        s = st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+        return s.filter(lambda x: x in d and all(abs(x - e) > 1e-6 for e in _edges(d)))
+
+    def ok(xs: list[float]) -> bool:
+        if any(k.arg < len(xs) and abs(xs[k.arg] - k.at) < 1e-6 for k in op.kinks):
+            return False
+        bound = op.bind(*params) if params else op
+        try:
+            v = bound.forward(*xs)
+        except (OverflowError, ZeroDivisionError, ValueError):
+            return False
+        return isinstance(v, float) and math.isfinite(v) and abs(v) < 1e100
+
+    return st.tuples(*(inside(i) for i in range(op.arity))).map(list).filter(ok)
+
+
+def _edges(domain: Any) -> list[float]:
+    return [e for i in domain.intervals for e in (i.lo, i.hi) if math.isfinite(e)]
+
+
+def record(expr: Expr) -> None:
+    """Tell Hypothesis's statistics what was generated: size, depth, sharing and the ops used."""
+    order = nodes(expr)
+    size = sum(isinstance(n, Apply) for n in order)
+    event("nodes", _bucket(size))
+    event("depth", _bucket(depth(expr)))
+    event("shared subexpressions", "yes" if any(c > 1 for c in use_counts(expr).values()) else "no")
+    for name in sorted({n.op for n in order if isinstance(n, Apply)}):
+        event("op", name)
+
+
+def _bucket(n: int) -> str:
+    for hi in (1, 2, 5, 10, 20, 50, 100):
+        if n <= hi:
+            return f"<= {hi}"
+    return "> 100"
