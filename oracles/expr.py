@@ -60,6 +60,10 @@ class Expr:
     def __str__(self) -> str:
         return to_source(self)
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Hypothesis and IPython pretty-print dataclasses field by field, which for a DAG is exponential.
+        printer.text(repr(self))
+
     # Operators, so that tests and users can write x * y + Const(2) with these nodes too.
     def __add__(self, other: Expr | float) -> Apply:
         return Apply("add", (self, _wrap(other)))
@@ -153,8 +157,8 @@ class Apply(Expr):
         object.__setattr__(self, "digest", _digest(*parts))
 
     def __repr__(self) -> str:
-        params = f", {self.params!r}" if self.params else ""
-        return f"Apply({self.op!r}, {self.args!r}{params})"
+        # The source form, with shared subexpressions bound: a nested repr of a DAG grows exponentially.
+        return f"parse({to_source(self)!r})"
 
 
 def _wrap(x: Expr | float) -> Expr:
@@ -308,6 +312,8 @@ def _render(node: Expr, names: Mapping[bytes, str]) -> tuple[str, int]:
     prec = op.precedence
     if op.arity == 1 and not node.params:  # unary minus
         text, p = parts[0]
+        if isinstance(node.args[0], Const):  # `-1.0` would read back as the constant -1.0
+            return f"neg({text})", 100
         return f"-{_paren(text, p <= prec)}", prec
     if node.params:  # x ** p
         text, p = parts[0]

@@ -12,13 +12,10 @@ may be; none of them looks at the engine.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
-import signal
-import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +25,7 @@ from autodiff.ops import OPS
 from oracles.expr import Apply, Const, Expr, Var, nodes, variables
 from oracles.floats import FloatProgram, OutsideDomain
 from oracles.local import local_rule
+from oracles.symbolic_server import SymbolicServer, TooSlow
 
 __all__ = ["Autograd", "FiniteDifferences", "RefereeResult", "Symbolic"]
 
@@ -58,21 +56,6 @@ class RefereeResult:
 # ---------------------------------------------------------------------------------------------------------
 
 
-class SymbolicTooLarge(Exception):
-    """The symbolic derivative would take too long or grow too large to be worth computing."""
-
-
-class _OutOfTime(BaseException):
-    """Raised by the alarm inside SymPy; a BaseException so that SymPy's own `except Exception` lets it by."""
-
-
-@dataclass
-class _Compiled:
-    names: tuple[str, ...]
-    function: Any  # (*variables, *constants) -> [f, df/dv1, ...], on mpmath numbers
-    constants: int
-
-
 def _structure(expr: Expr) -> tuple[tuple[Any, ...], list[float]]:
     """A key that ignores constant values (they become parameters c0, c1, ...), and those values in order."""
     key: list[Any] = []
@@ -91,29 +74,6 @@ def _structure(expr: Expr) -> tuple[tuple[Any, ...], list[float]]:
     return tuple(key), consts
 
 
-@contextlib.contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
-    """Raise SymbolicTooLarge after `seconds` (SIGALRM: main thread on POSIX only; elsewhere no limit)."""
-    usable = seconds > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield
-        return
-
-    def expire(signum: int, frame: Any) -> None:
-        raise _OutOfTime
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    # Repeat every 0.1 s after the first: an alarm raised where Python swallows exceptions (a __del__) is lost.
-    signal.setitimer(signal.ITIMER_REAL, seconds, 0.1)
-    try:
-        yield
-    except _OutOfTime:
-        raise SymbolicTooLarge(f"symbolic differentiation took more than {seconds:g} s") from None
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 class Symbolic:
     """The exact gradient at 30+ digits, from SymPy.
 
@@ -129,55 +89,31 @@ class Symbolic:
 
     def __init__(self, dps: int = 30, max_nodes: int = 400, seconds: float = 2.0) -> None:
         self.dps, self.max_nodes, self.seconds = dps, max_nodes, seconds
-        self._compile = functools.lru_cache(maxsize=512)(self._compile_structure)
+        self._server = SymbolicServer.shared()
+        self._too_slow: dict[tuple[Any, ...], str] = {}  # structures SymPy could not do in time, and why
         self.modes = {"diff": 0, "chain": 0}
-
-    def _compile_structure(self, key: tuple[Any, ...]) -> _Compiled | str:
-        """The compiled whole-expression derivative, or the reason there is none (cached either way)."""
-        import sympy as sp
-
-        if len(key) > self.max_nodes:
-            return f"{len(key)} nodes (limit {self.max_nodes})"
-        try:
-            with _time_limit(self.seconds):
-                built: list[Any] = []
-                var_symbols: dict[str, Any] = {}
-                const_symbols: list[Any] = []
-                for entry in key:
-                    if entry[0] == "v":
-                        built.append(var_symbols.setdefault(entry[1], sp.Symbol(entry[1])))
-                    elif entry[0] == "c":
-                        const_symbols.append(sp.Symbol(f"_c{entry[1]}"))
-                        built.append(const_symbols[-1])
-                    else:
-                        _, op, params, args = entry
-                        built.append(OPS[op].sympy(sp, *(built[a] for a in args), *params))
-                f = built[-1]
-                names = tuple(sorted(var_symbols))
-                grads = [sp.diff(f, var_symbols[n]) for n in names]
-                function = sp.lambdify(
-                    [*(var_symbols[n] for n in names), *const_symbols], [f, *grads], modules="mpmath", cse=True
-                )
-        except SymbolicTooLarge as e:
-            return str(e)
-        except RecursionError:
-            return "SymPy recursed too deeply"
-        return _Compiled(names, function, len(const_symbols))
 
     def __call__(self, expr: Expr, point: Mapping[str, float]) -> RefereeResult:
         start = time.perf_counter()
         result = RefereeResult(self.name)
         names = variables(expr)
         key, consts = _structure(expr)
-        compiled = self._compile(key)
-        if isinstance(compiled, _Compiled):
-            mode = "diff"
-            low = self._evaluate(compiled, point, consts, self.dps)
-            high = self._evaluate(compiled, point, consts, self.dps + 20)
+        precisions = [self.dps, self.dps + 20]
+        reason = self._too_slow.get(key)
+        if reason is None and len(key) > self.max_nodes:
+            reason = f"{len(key)} nodes (limit {self.max_nodes})"
+        rows: list[list[Any]] | None = None
+        if reason is None:
+            try:
+                rows = self._server.ask(key, [point[n] for n in names] + consts, precisions, self.seconds)
+            except (TooSlow, ArithmeticError) as e:
+                reason = self._too_slow[key] = str(e)
+        if rows is None:
+            mode = f"chain (whole-expression diff skipped: {reason})"
+            rows = [_exact_chain_rule(expr, point, names, dps) for dps in precisions]
         else:
-            mode = f"chain (whole-expression diff skipped: {compiled})"
-            low = _exact_chain_rule(expr, point, names, self.dps)
-            high = _exact_chain_rule(expr, point, names, self.dps + 20)
+            mode = "diff"
+        low, high = rows
         self.modes["diff" if mode == "diff" else "chain"] += 1
         result.value = _to_float(high[0])
         with mpmath.workdps(self.dps + 20):
@@ -191,20 +127,6 @@ class Symbolic:
         result.exact["__mode__"] = mode
         result.seconds = time.perf_counter() - start
         return result
-
-    def _evaluate(self, compiled: _Compiled, point: Mapping[str, float], consts: list[float], dps: int) -> list[Any]:
-        with mpmath.workdps(dps):
-            args = [mpmath.mpf(point[n]) for n in compiled.names] + [mpmath.mpf(c) for c in consts]
-            return [_real(v) for v in compiled.function(*args)]
-
-
-def _real(v: Any) -> Any:
-    """An mpmath real from a lambdified result (a complex with zero imaginary part is accepted)."""
-    if isinstance(v, mpmath.mpc):
-        if v.imag != 0:
-            raise ArithmeticError(f"the symbolic result is complex: {v}")
-        return v.real
-    return mpmath.mpf(v)
 
 
 def _exact_chain_rule(expr: Expr, point: Mapping[str, float], names: tuple[str, ...], dps: int) -> list[Any]:

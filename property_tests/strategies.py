@@ -79,8 +79,10 @@ class Checked:
     point: dict[str, float]
 
     def __repr__(self) -> str:
-        at = ",".join(f"{k}={v!r}" for k, v in self.point.items())
-        return f"Checked({str(self.expr)!r}, at {at})"
+        return f"Checked(parse({str(self.expr)!r}), {self.point!r})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
 
 
 def _ops(names: Sequence[str] | None) -> list[Op]:
@@ -110,7 +112,10 @@ class _Builder:
         self.draw = draw
         self.pool: list[tuple[Expr, float]] = [(Var(n), v) for n, v in point.items()]
 
-    def apply(self, name: str, args: list[tuple[Expr, float]], params: tuple[float, ...] = ()) -> tuple[Expr, float]:
+    def apply(
+        self, name: str, args: list[tuple[Expr, float]], params: tuple[float, ...] = (), main: int = 0
+    ) -> tuple[Expr, float]:
+        """`name` applied to `args`, made legal; if it cannot be, tanh of `args[main]` (the node built last)."""
         op = OPS[name].bind(*params) if params else OPS[name]
         fixed = [self._legal(op, i, a) for i, a in enumerate(args)]
         node = Apply(name, tuple(e for e, _ in fixed), params)
@@ -120,7 +125,7 @@ class _Builder:
             node = Apply(name, tuple(e for e, _ in squashed), params)
             v = _value(node, [x for _, x in squashed])
         if v is None:
-            return self._squash(args[0])
+            return self._squash(args[main])
         return node, v
 
     def _legal(self, op: Op, i: int, arg: tuple[Expr, float]) -> tuple[Expr, float]:
@@ -163,6 +168,7 @@ def checked_dags(
         op = draw(st.sampled_from(table))
         params = tuple(draw(st.sampled_from(p.examples)) for p in op.params)
         args = [b.pool[-1]]
+        main = 0
         for _ in range(op.arity - 1):
             if draw(st.integers(0, 3)) == 3:
                 c = draw(constants())
@@ -171,7 +177,8 @@ def checked_dags(
                 args.append(b.pool[draw(st.integers(0, len(b.pool) - 1))])
             if draw(st.booleans()):  # the constant or earlier node on the left: `2 - x`, `y * x`
                 args.reverse()
-        b.pool.append(b.apply(op.name, args, params))
+                main = 1
+        b.pool.append(b.apply(op.name, args, params, main))
     root = b.pool[-1][0]
     if not isinstance(root, Apply):
         root, _ = b.apply("mul", [b.pool[-1], b.pool[-1]])

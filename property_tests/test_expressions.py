@@ -1,0 +1,115 @@
+"""Random expressions, checked three ways; laws that relate gradients of related expressions; and the
+round trips of the expression format."""
+
+from __future__ import annotations
+
+from hypothesis import assume, given, note, settings
+from hypothesis import strategies as st
+
+from oracles.check import Checker, PointOutsideDomain
+from oracles.compare import ErrorModel
+from oracles.engines import AUTODIFF
+from oracles.expr import Apply, Const, Expr, from_json, nodes, parse, to_json, to_source, variables
+from property_tests.profiles import scaled
+from property_tests.properties import deep_chain_works, three_ways, twice_is_exactly_double
+from property_tests.strategies import VARIABLES, Checked, checked_dags, coordinates, record, small_trees
+
+
+@settings(max_examples=scaled(150))
+@given(case=checked_dags())
+def test_random_dags_three_ways(case: Checked, checker: Checker) -> None:
+    record(case.expr)
+    verdict = three_ways(checker, case)
+    assert verdict.ok, verdict.summary()
+    assert not verdict.referee_failures, verdict.referee_failures
+
+
+@given(expr=small_trees(), point=st.fixed_dictionaries({n: coordinates() for n in VARIABLES}))
+def test_small_trees_three_ways(expr: Expr, point: dict[str, float], checker: Checker) -> None:
+    record(expr)
+    point = {n: point[n] for n in variables(expr)}
+    assume(point)
+    try:
+        verdict = checker.check(expr, point)
+    except PointOutsideDomain:
+        assume(False)  # a rare overflow (exp of exp of ...): not a point to check at
+        raise
+    assert verdict.ok, verdict.summary()
+
+
+@settings(max_examples=scaled(60))
+@given(case=checked_dags(max_ops=20), pick=st.integers(0, 10**6))
+def test_gradient_of_a_sum_is_the_sum_of_gradients(case: Checked, pick: int) -> None:
+    # Metamorphic: d(f + g) = df + dg, on the engine alone, within the error model of each side. g is a
+    # subexpression of f, so both are defined at the point (and the sum shares nodes between its terms).
+    f = case.expr
+    inner = [n for n in nodes(f) if isinstance(n, Apply)]
+    g = inner[pick % len(inner)]
+    total = Apply("add", (f, g))
+    runs = {e: AUTODIFF.run(e, case.point) for e in (f, g, total)}
+    assert not any(r.failed for r in runs.values()), [r.error for r in runs.values()]
+    models = {e: ErrorModel(e, case.point) for e in runs}
+    assume(not any(m.trouble for m in models.values()))
+    for name in variables(total):
+        both = runs[total].grads[name]
+        parts = sum(runs[e].grads.get(name, 0.0) for e in (f, g))
+        allowed = 2 * sum(models[e].gradient_bound(name) for e in runs if name in variables(e))
+        allowed += 2**-52 * abs(parts)
+        assert abs(both - parts) <= allowed, f"d/d{name}: {both!r} vs {parts!r} (allowed {allowed:.3g})"
+
+
+@settings(max_examples=scaled(60))
+@given(checked_dags(max_ops=20), st.sampled_from([2.0, -3.0, 0.5, 1e3]))
+def test_scaling_scales_the_gradient(f: Checked, c: float) -> None:
+    scaled_expr = Apply("mul", (Const(c), f.expr))
+    base, scaled_run = AUTODIFF.run(f.expr, f.point), AUTODIFF.run(scaled_expr, f.point)
+    assert not base.failed, base.error
+    assert not scaled_run.failed, scaled_run.error
+    m_base, m_scaled = ErrorModel(f.expr, f.point), ErrorModel(scaled_expr, f.point)
+    assume(not m_base.trouble and not m_scaled.trouble)
+    for name in variables(f.expr):
+        want = c * base.grads[name]
+        allowed = 2 * (abs(c) * m_base.gradient_bound(name) + m_scaled.gradient_bound(name)) + 2**-52 * abs(want)
+        assert abs(scaled_run.grads[name] - want) <= allowed, name
+
+
+@settings(max_examples=scaled(100))
+@given(case=checked_dags())
+def test_second_backward_doubles_leaf_gradients_exactly(case: Checked) -> None:
+    problem = twice_is_exactly_double(AUTODIFF, case)
+    assert problem is None, problem
+
+
+def test_deep_chain() -> None:
+    problem = deep_chain_works(AUTODIFF)
+    assert problem is None, problem
+
+
+# ---- the expression format --------------------------------------------------------------------------------
+
+
+@given(st.one_of(checked_dags().map(lambda c: c.expr), small_trees()))
+def test_json_and_source_round_trip(expr: Expr) -> None:
+    assert from_json(to_json(expr)) == expr
+    text = to_source(expr)
+    note(text)
+    assert parse(text) == expr
+    assert parse(to_source(expr, bind_shared=False)) == expr
+
+
+@given(checked_dags())
+def test_source_text_evaluates_like_the_expression(case: Checked) -> None:
+    # The text is Python: evaluated with floats and the op table's functions it gives the same value.
+    from autodiff import OPS
+
+    namespace = {op.name: op.forward for op in OPS.values() if op.symbol is None}
+    namespace["powv"] = OPS["powv"].forward
+    value = 0.0
+    for statement in to_source(case.expr).split("; "):
+        if " = " in statement:
+            name, rhs = statement.split(" = ", 1)
+            namespace[name] = eval(rhs, {}, {**namespace, **case.point})
+        else:
+            value = eval(statement, {}, {**namespace, **case.point})
+    run = AUTODIFF.run(case.expr, case.point)
+    assert run.value == value, (run.value, value)

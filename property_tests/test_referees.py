@@ -1,0 +1,120 @@
+"""The referees themselves, on derivatives known in closed form, and the comparison policy's refusals."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import mpmath
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from oracles.compare import ErrorModel, compare
+from oracles.engines import EngineRun
+from oracles.expr import parse
+from oracles.referees import Autograd, FiniteDifferences, RefereeResult, Symbolic
+from property_tests.strategies import Checked, checked_dags
+
+# (expression, variable, its derivative written out by hand in mpmath, a range of points)
+CLOSED_FORMS = [
+    ("tanh(x)", "x", lambda x: mpmath.sech(x) ** 2, (-4, 4)),
+    ("x ** 3", "x", lambda x: 3 * x**2, (-3, 3)),
+    ("log(x * x + 1.0)", "x", lambda x: 2 * x / (x**2 + 1), (-3, 3)),
+    ("exp(x) * x", "x", lambda x: mpmath.exp(x) * (1 + x), (-3, 3)),
+    ("sigmoid(x)", "x", lambda x: mpmath.exp(-x) / (1 + mpmath.exp(-x)) ** 2, (-8, 8)),
+    ("2.0 / x", "x", lambda x: -2 / x**2, (0.2, 3)),
+    ("x ** 0.5", "x", lambda x: 0.5 / mpmath.sqrt(x), (0.1, 4)),
+    ("2.0 ** x", "x", lambda x: mpmath.power(2, x) * mpmath.log(2), (-3, 3)),
+    ("relu(x) * x", "x", lambda x: 2 * x if x > 0 else mpmath.mpf(0), (0.1, 3)),
+    ("-x - x * x", "x", lambda x: -1 - 2 * x, (-3, 3)),
+]
+
+REFEREES = {"sympy": Symbolic(), "fd": FiniteDifferences(), "torch": Autograd()}
+
+
+@pytest.mark.parametrize("referee", list(REFEREES))
+@pytest.mark.parametrize(("text", "var", "derivative", "span"), CLOSED_FORMS, ids=[c[0] for c in CLOSED_FORMS])
+@given(data=st.data())
+def test_referee_agrees_with_the_closed_form(
+    referee: str, text: str, var: str, derivative: object, span: tuple[float, float], data: st.DataObject
+) -> None:
+    x = data.draw(st.floats(*span, allow_nan=False).filter(lambda v: abs(v) > 1e-3), label=var)
+    expr = parse(text)
+    result = REFEREES[referee](expr, {var: x})
+    got = result.grads[var]
+    assert got is not None, result.skipped
+    with mpmath.workdps(50):
+        exact = derivative(mpmath.mpf(x))  # type: ignore[operator]
+        mine = result.exact.get(var, mpmath.mpf(got))  # SymPy's own high-precision value, not its float
+        error = float(abs(mine - exact))
+    model = ErrorModel(expr, {var: x})
+    # Each referee must be within its own error estimate, plus, for the float64 ones, float64 rounding.
+    if referee == "sympy":
+        allowed = result.errors[var] + abs(float(exact)) * 1e-25
+    elif referee == "fd":
+        rounding = 2 * result.weights[var] * max(model.value_bound(), 2**-52 * result.scales[var])
+        allowed = 2 * result.errors[var] + rounding + model.gradient_bound(var)
+        assert error <= 1e-7 * max(1.0, abs(float(exact))), "finite differences should give 7+ digits here"
+    else:
+        allowed = model.gradient_bound(var)
+    assert error <= allowed, f"{referee}: {got!r} vs exact {mpmath.nstr(exact, 20)} (error {error:.3g})"
+
+
+def test_symbolic_chain_rule_fallback_matches_whole_expression_diff() -> None:
+    expr = parse("t = x * y; tanh(t) * log(x * x + 1.0) + exp(-t) / (y * y + 0.5) + relu(x - 0.3) ** 2.0")
+    point = {"x": 0.7, "y": -1.3}
+    whole = Symbolic()(expr, point)
+    chained = Symbolic(max_nodes=0)(expr, point)  # forces the chain-rule fallback
+    assert whole.exact["__mode__"] == "diff"
+    assert chained.exact["__mode__"].startswith("chain")
+    with mpmath.workdps(50):
+        for v in ("x", "y"):
+            assert abs(whole.exact[v] - chained.exact[v]) <= mpmath.mpf(10) ** -28 * (1 + abs(whole.exact[v]))
+
+
+def test_symbolic_referee_gives_up_cleanly_on_expression_swell() -> None:
+    # 60 nested exps and logs: SymPy could take minutes; the budget makes it fall back instead of hanging.
+    lines = ["t0 = x"] + [f"t{i + 1} = log(exp(t{i}) + 1.0) * tanh(t{i} + {i % 3}.0)" for i in range(30)]
+    referee = Symbolic(seconds=0.5)
+    start = time.perf_counter()
+    result = referee(parse("; ".join([*lines, "t30"])), {"x": 0.3})
+    assert time.perf_counter() - start < 30
+    assert result.grads["x"] is not None
+    assert "chain" in result.exact["__mode__"]
+
+
+@settings(max_examples=30)
+@given(case=checked_dags(max_ops=12))
+def test_fd_error_estimate_is_honest(case: Checked) -> None:
+    fd = FiniteDifferences()(case.expr, case.point)
+    exact = Symbolic()(case.expr, case.point)
+    model = ErrorModel(case.expr, case.point)
+    for v, got in fd.grads.items():
+        if got is None:
+            continue
+        rounding = 2 * fd.weights[v] * max(model.value_bound(), 2**-52 * fd.scales[v])
+        allowed = 2 * fd.errors[v] + rounding + model.gradient_bound(v)
+        error = abs(got - exact.grads[v])  # type: ignore[operator]
+        assert error <= allowed, f"d/d{v}: FD {got!r}, exact {exact.grads[v]!r}: {error:.3g} > {allowed:.3g}"
+
+
+def _verdict_with(engine_grad: float, reference: float) -> list[str]:
+    expr = parse("x * 2.0")
+    point = {"x": 1.5}
+    model = ErrorModel(expr, point)
+    engine = EngineRun(value=3.0, grads={"x": engine_grad})
+    ref = RefereeResult("torch", value=3.0, grads={"x": reference}, errors={"x": 0.0})
+    return [r.status for r in compare(expr, point, engine, [ref], model).rows if r.quantity == "x"]
+
+
+@pytest.mark.parametrize(
+    ("engine", "reference"), [(math.nan, 2.0), (2.0, math.nan), (math.nan, math.nan), (math.inf, math.inf)]
+)
+def test_nan_and_infinity_never_count_as_agreement(engine: float, reference: float) -> None:
+    assert _verdict_with(engine, reference) == ["DISAGREES"]
+
+
+def test_a_wrong_gradient_by_one_ulp_of_slack_is_still_caught() -> None:
+    assert _verdict_with(2.0, 2.0) == ["ok"]
+    assert _verdict_with(2.0 + 1e-9, 2.0) == ["DISAGREES"]
