@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from oracles.compare import ErrorModel, Verdict, compare
 from oracles.engines import AUTODIFF, EngineAdapter
@@ -25,11 +26,16 @@ class Checker:
         self,
         engine: EngineAdapter = AUTODIFF,
         referees: Sequence[str] = ("sympy", "fd", "torch"),
-        ulps_scale: float = 1.0,
+        accuracy: Mapping[str, tuple[float, float]] | None = None,
+        symbolic_seconds: float = 2.0,
     ) -> None:
         self.engine = engine
-        self.ulps_scale = ulps_scale
-        makers = {"sympy": Symbolic, "fd": FiniteDifferences, "torch": Autograd}
+        self.accuracy = dict(accuracy or {})
+        makers: dict[str, Callable[[], Any]] = {
+            "sympy": lambda: Symbolic(seconds=symbolic_seconds),
+            "fd": FiniteDifferences,
+            "torch": Autograd,
+        }
         unknown = [r for r in referees if r not in makers]
         if unknown:
             raise ValueError(f"unknown referee(s) {unknown}; choose from {list(makers)}")
@@ -44,7 +50,7 @@ class Checker:
         if bad:
             raise PointOutsideDomain(f"not finite numbers: {bad}")
         try:
-            return ErrorModel(expr, point, self.ulps_scale)
+            return ErrorModel(expr, point, self.accuracy)
         except (OutsideDomain, OverflowError, ZeroDivisionError, ValueError) as e:
             raise PointOutsideDomain(f"the expression is not defined and finite here: {e}") from None
 
@@ -61,8 +67,10 @@ class Checker:
         from oracles.floats import FloatProgram
 
         try:
-            FloatProgram(expr)(*(point[n] for n in variables(expr)))
+            FloatProgram(expr).value(*(point[n] for n in variables(expr)))
         except KeyError as e:
             raise PointOutsideDomain(f"no value given for {e.args[0]}") from None
         except OutsideDomain as e:
-            raise PointOutsideDomain(f"outside the domain of {e}") from None
+            raise PointOutsideDomain(str(e)) from None
+        except OverflowError as e:
+            raise PointOutsideDomain(f"a value overflows a float here ({e})") from None

@@ -64,16 +64,21 @@ class NodeBound:
 class ErrorModel:
     """First-order bounds on the float64 errors of every value and adjoint of `expr` at `point`.
 
-    `ulps_scale` multiplies every op's declared accuracy (for engines whose forward functions are less
-    careful than this one's). `trouble` lists reasons the analysis cannot be trusted at this point.
+    `accuracy` overrides, per op name, how accurate the engine's forward is: (ulps, absolute) means an error of
+    at most ulps units in the last place of the result plus absolute * 2**-53. By default each op's declared
+    `ulps` and no absolute part; for another engine, what probing it measured (see oracles.external).
+    `trouble` lists reasons the analysis cannot be trusted at this point.
     """
 
-    def __init__(self, expr: Expr, point: Mapping[str, float], ulps_scale: float = 1.0) -> None:
+    def __init__(
+        self, expr: Expr, point: Mapping[str, float], accuracy: Mapping[str, tuple[float, float]] | None = None
+    ) -> None:
         self.expr = expr
+        self.accuracy = dict(accuracy or {})
         self.order = nodes(expr)
         self.trouble: list[str] = []
         self.bounds: dict[bytes, NodeBound] = {}
-        self._forward(point, ulps_scale)
+        self._forward(point, accuracy or {})
         self._backward()
         for node in self.order:
             nb = self.bounds[node.digest]
@@ -82,7 +87,7 @@ class ErrorModel:
                 self.trouble.append(f"{to_source(node)[:60]}: a derivative or bound overflows a float here")
                 break
 
-    def _forward(self, point: Mapping[str, float], ulps_scale: float) -> None:
+    def _forward(self, point: Mapping[str, float], accuracy: Mapping[str, tuple[float, float]]) -> None:
         b = self.bounds
         for node in self.order:
             if isinstance(node, Var):
@@ -99,18 +104,21 @@ class ErrorModel:
             rule = local_rule(node.op, node.params)
             d = rule.first(xs)
             h = rule.second(xs)
-            rho = 2.0 * U * max(op.ulps, 0.5) * ulps_scale
+            ulps, absolute = accuracy.get(node.op, (op.ulps, 0.0))
+            rho = 2.0 * U * max(ulps, 0.5)
+            own = rho * abs(v) + absolute * U  # this op's own rounding
             # Inputs that are the same node carry the same error, so their terms add before taking |.|:
             # x - x is exact whatever the error of x, and x * x doubles it.
             same = _groups(node)
-            error = sum(abs(sum(d[i] for i in g)) * es[g[0]] for g in same) + rho * abs(v) + TINY
+            error = sum(abs(sum(d[i] for i in g)) * es[g[0]] for g in same) + own + TINY
             local_errors = []
             for i in range(op.arity):
                 ed = sum(abs(sum(h[i][j] for j in g)) * es[g[0]] for g in same)
-                ed += KAPPA * U * abs(d[i]) * ulps_scale
-                if op.arity == 1 and d[0] != 0.0 and h[0][0] != 0.0:
-                    # A rule written with the output (tanh' = 1 - out**2) also inherits the output's rounding.
-                    ed += abs(h[0][0] / d[0]) * rho * abs(v)
+                ed += KAPPA * U * abs(d[i]) * max(1.0, ulps)
+                if op.arity == 1:
+                    # A rule written with the output (tanh' = 1 - out**2) also inherits the output's rounding:
+                    # d' / f' is how fast the derivative moves with the output.
+                    ed += abs(rule.output_sensitivity(xs)) * own
                 local_errors.append(ed)
             for kink in op.kinks:
                 x, e = xs[kink.arg], es[kink.arg]
@@ -293,6 +301,8 @@ def compare(
             verdict.referee_failures.append(f"{ref.name}: {ref.failure}")
         verdict.seconds[ref.name] = ref.seconds
     if engine.failed:
+        if adapter is not None:
+            verdict.blame = _blame_crash(expr, model, adapter)
         return verdict
     for ref in referees:
         verdict.rows.extend(_value_rows(ref, engine, model))
@@ -429,6 +439,17 @@ def blame(
     return None
 
 
+def _blame_crash(expr: Expr, model: ErrorModel, adapter: EngineAdapter) -> Blame | None:
+    """The deepest op that raises when run alone at its inputs here, for an engine that crashed."""
+    order = nodes(expr)
+    distance = _distance_from_root(expr, order)
+    for node in sorted((n for n in order if isinstance(n, Apply)), key=lambda n: -distance[n.digest]):
+        found = _isolate(node, model, adapter, distance[node.digest])
+        if found.explanation.startswith("the op fails"):
+            return found
+    return None
+
+
 def _isolate(node: Apply, model: ErrorModel, adapter: EngineAdapter, dist: int) -> Blame:
     xs = [model.bounds[a.digest].value for a in node.args]
     exact = [float(v) for v in local_rule(node.op, node.params).first_exact(xs)]
@@ -439,7 +460,9 @@ def _isolate(node: Apply, model: ErrorModel, adapter: EngineAdapter, dist: int) 
     # The same error model, on the op alone with exact inputs, says how far a correct engine may be off.
     names = [f"a{i}" for i in range(len(xs))]
     alone = Apply(node.op, tuple(Var(n) for n in names), node.params)
-    local_errors = ErrorModel(alone, dict(zip(names, xs, strict=True))).bounds[alone.digest].local_errors
+    local_errors = (
+        ErrorModel(alone, dict(zip(names, xs, strict=True)), model.accuracy).bounds[alone.digest].local_errors
+    )
     wrong = [
         i for i, (m, e) in enumerate(zip(mine, exact, strict=True)) if not abs(m - e) <= SAFETY * local_errors[i] + TINY
     ]

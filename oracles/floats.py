@@ -8,11 +8,12 @@ overflows. The op table's forward functions are the only arithmetic it uses.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from autodiff.ops import Domain
+from autodiff.ops import OPS, Domain
 from oracles.expr import Apply, Const, Expr, Var, nodes, op_of, variables
 
 __all__ = ["FloatProgram", "OutsideDomain"]
@@ -20,6 +21,17 @@ __all__ = ["FloatProgram", "OutsideDomain"]
 
 class OutsideDomain(ArithmeticError):
     """An op's input left its domain, or a value overflowed, during float evaluation."""
+
+    def __init__(self, op: str, arg: int = -2, value: float = math.nan, domain: str = "") -> None:
+        self.op, self.arg, self.value = op, arg, value
+        if arg >= 0:
+            which = f"input {arg + 1}" if OPS[op].arity > 1 else "its input"
+            message = f"{op}: {which} is {value!r}, outside its domain ({domain})"
+        elif arg == -1:
+            message = f"{op}: the result overflows a float ({value!r})"
+        else:
+            message = op
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -58,7 +70,9 @@ class FloatProgram:
                 for j, domain in enumerate(op.domains()):
                     if not domain.is_real_line:
                         namespace[f"D{i}_{j}"] = domain.__contains__
-                        body.append(f"if not D{i}_{j}({args[j]}): raise _Out({node.op!r})")
+                        body.append(
+                            f"if not D{i}_{j}({args[j]}): raise _Out({node.op!r}, {j}, {args[j]}, {str(domain)!r})"
+                        )
                         if len(domain.intervals) > 1:  # which piece: x/y for y < 0 and y > 0 are apart
                             namespace[f"P{i}_{j}"] = _piece(domain)
                             pieces.append(f"P{i}_{j}({args[j]})")
@@ -66,7 +80,7 @@ class FloatProgram:
                     kinks.append(KinkSite(i, index[node.args[kink.arg].digest], kink.at))
                 namespace[f"F{i}"] = op.forward
                 body.append(f"v{i} = F{i}({', '.join(args)})")
-                body.append(f"if v{i} - v{i}: raise _Out({node.op!r})")
+                body.append(f"if v{i} - v{i}: raise _Out({node.op!r}, -1, v{i})")
         self.kink_sites = tuple(kinks)
         params = ", ".join(f"a{k}" for k in range(len(self.names)))
         # The side of every kink, then the piece of every split domain: a finite-difference stencil is only
@@ -85,7 +99,7 @@ class FloatProgram:
         try:
             return self.value(*args)
         except (OverflowError, ZeroDivisionError, ValueError) as e:
-            raise OutsideDomain(str(e)) from None
+            raise OutsideDomain(f"a float error: {e}") from None
 
 
 def _piece(domain: Domain) -> Callable[[float], int]:

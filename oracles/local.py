@@ -44,8 +44,7 @@ class LocalRule:
                 return out
         except (OverflowError, ZeroDivisionError, ValueError):
             pass
-        with mpmath.workdps(_DPS):
-            return [_to_float(v) for v in self._first_mp(*map(mpmath.mpf, args))]
+        return [_to_float(v) for v in _settled(self._first_mp, args)]
 
     def second(self, args: Sequence[float]) -> list[list[float]]:
         """d2 f / d arg_i d arg_j, to nearly full float precision."""
@@ -55,13 +54,24 @@ class LocalRule:
                 return out
         except (OverflowError, ZeroDivisionError, ValueError):
             pass
-        with mpmath.workdps(_DPS):
-            return [[_to_float(v) for v in row] for row in self._second_mp(*map(mpmath.mpf, args))]
+        flat = _settled(lambda *a: [v for row in self._second_mp(*a) for v in row], args)
+        n = self.arity
+        return [[_to_float(flat[i * n + j]) for j in range(n)] for i in range(n)]
+
+    def output_sensitivity(self, args: Sequence[float]) -> float:
+        """For a unary op, f'' / f': how much the derivative moves per unit change of the output (-2 tanh(x)
+        for tanh). 0 where f' is exactly 0 (relu's flat side). Computed in mpmath when floats underflow."""
+        d = self.first(args)[0]
+        h = self.second(args)[0][0]
+        if _trusted(d) and (_trusted(h) or h == 0.0):
+            return h / d
+        (d_mp,) = _settled(self._first_mp, args)
+        (h_mp,) = _settled(lambda *a: [self._second_mp(*a)[0][0]], args)
+        return _to_float(h_mp / d_mp) if d_mp != 0 else 0.0
 
     def first_exact(self, args: Sequence[float]) -> list[Any]:
-        """The local derivatives at `_DPS` digits (mpmath numbers)."""
-        with mpmath.workdps(_DPS):
-            return self.first_mp([mpmath.mpf(a) for a in args])
+        """The local derivatives, correct to about 12 digits whatever cancellation their formula suffers."""
+        return _settled(self._first_mp, args)
 
     def value_mp(self, args: Sequence[Any]) -> Any:
         """f at the working precision of mpmath (the caller sets it)."""
@@ -70,6 +80,26 @@ class LocalRule:
     def first_mp(self, args: Sequence[Any]) -> list[Any]:
         """The local derivatives at the working precision of mpmath."""
         return [mpmath.mpf(v) for v in self._first_mp(*args)]
+
+
+def _settled(f: Callable[..., Any], args: Sequence[float]) -> list[Any]:
+    """f's results in mpmath at rising precision until two precisions agree to 12 digits.
+
+    A formula like 1 - tanh(x)**2 cancels in any fixed precision once tanh(x) rounds to 1 there (at 40
+    digits, from x = 47 on); doubling until the answer stops moving gets the small exact value.
+    """
+    previous: list[Any] | None = None
+    for dps in (_DPS, 2 * _DPS, 4 * _DPS, 8 * _DPS, 16 * _DPS, 32 * _DPS):
+        with mpmath.workdps(dps):
+            current = [mpmath.mpf(v) for v in f(*(mpmath.mpf(a) for a in args))]
+            if previous is not None and all(
+                abs(c - p) <= mpmath.mpf(10) ** -12 * abs(c) and (c != 0 or dps >= 800)
+                for c, p in zip(current, previous, strict=True)
+            ):
+                return current
+            previous = current
+    assert previous is not None
+    return previous
 
 
 def _trusted(v: float) -> bool:

@@ -9,16 +9,11 @@ structure, so checking one structure at many points pays for `diff` once.
 
 from __future__ import annotations
 
-import atexit
-import multiprocessing
-from multiprocessing.connection import Connection
 from typing import Any
 
+from oracles.child import Child, ChildDied, TooSlow, serve
+
 __all__ = ["SymbolicServer", "TooSlow"]
-
-
-class TooSlow(Exception):
-    """SymPy did not finish within the budget (or its process died)."""
 
 
 def _compile(key: tuple[Any, ...]) -> tuple[tuple[str, ...], Any]:
@@ -45,87 +40,85 @@ def _compile(key: tuple[Any, ...]) -> tuple[tuple[str, ...], Any]:
     return names, function
 
 
-def _serve(conn: Connection) -> None:
-    """The child's loop: (key, args, precisions) in, [f, df/dv...] per precision out (exact mpf tuples)."""
+_compiled: dict[tuple[Any, ...], Any] = {}
+
+
+def _handle(request: tuple[Any, ...]) -> tuple[str, Any]:
+    """In the child: (key, args, precisions) -> ("ok", [f, df/dv...] per precision, as exact mpf tuples)."""
+
+    key, args, precisions = request
+    try:
+        if key not in _compiled:
+            _compiled[key] = _compile(key)[1]
+        out = [_evaluate(_compiled[key], args, dps) for dps in precisions]
+        # Cancellation (1 - tanh(x)**2 once tanh(x) rounds to 1) can eat any fixed precision: while the last
+        # two precisions disagree, double it.
+        dps = precisions[-1]
+        while not _agree(out[-2], out[-1], dps) and dps < 1600:
+            dps *= 2
+            out.append(_evaluate(_compiled[key], args, dps))
+        return ("ok", [[v._mpf_ for v in row] for row in out[-2:]])
+    except RecursionError:
+        return ("error", "SymPy recursed too deeply")
+    except Exception as e:
+        return ("error", f"{type(e).__name__}: {e}")
+
+
+def _evaluate(function: Any, args: list[float], dps: int) -> list[Any]:
     import mpmath
 
-    compiled: dict[tuple[Any, ...], Any] = {}
-    while True:
-        try:
-            key, args, precisions = conn.recv()
-        except EOFError:
-            return
-        try:
-            if key not in compiled:
-                compiled[key] = _compile(key)[1]
-            out = []
-            for dps in precisions:
-                with mpmath.workdps(dps):
-                    values = compiled[key](*(mpmath.mpf(a) for a in args))
-                    row = []
-                    for v in values:
-                        if isinstance(v, mpmath.mpc):
-                            if v.imag != 0:
-                                raise ArithmeticError(f"the symbolic result is complex: {v}")
-                            v = v.real
-                        row.append(mpmath.mpf(v)._mpf_)
-                    out.append(row)
-            conn.send(("ok", out))
-        except RecursionError:
-            conn.send(("error", "SymPy recursed too deeply"))
-        except Exception as e:
-            conn.send(("error", f"{type(e).__name__}: {e}"))
+    with mpmath.workdps(dps):
+        row = []
+        for v in function(*(mpmath.mpf(a) for a in args)):
+            if isinstance(v, mpmath.mpc):
+                if v.imag != 0:
+                    raise ArithmeticError(f"the symbolic result is complex: {v}")
+                v = v.real
+            row.append(mpmath.mpf(v))
+        return row
+
+
+def _agree(a: list[Any], b: list[Any], dps: int, digits: int = 20) -> bool:
+    """Two evaluations agree to `digits` digits. An exact 0 at both is only trusted from 800 digits on: a
+    factor like 1 - tanh(700)**2 (about 1e-608) is 0 at any lower precision, yet times exp(700) it is a
+    float64 number."""
+    import mpmath
+
+    with mpmath.workdps(max(60, digits * 3)):
+        close = all(abs(x - y) <= mpmath.mpf(10) ** -digits * abs(y) for x, y in zip(a, b, strict=True))
+    return close and (dps >= 800 or all(y != 0 for y in b))
 
 
 class SymbolicServer:
-    """The parent's side: send a request, wait at most `seconds`, kill and restart the child on a timeout."""
+    """The parent's side: one child per process (shared by every Symbolic referee), killed past the budget."""
 
     _shared: SymbolicServer | None = None
 
     def __init__(self) -> None:
-        self._process: Any = None
-        self._conn: Connection | None = None
-        atexit.register(self.close)
+        self._child = Child("oracles.symbolic_server")
 
     @classmethod
     def shared(cls) -> SymbolicServer:
-        """One server per process, so that every referee shares the child and its cache."""
         if cls._shared is None:
             cls._shared = cls()
         return cls._shared
-
-    def _start(self) -> None:
-        context = multiprocessing.get_context("spawn")  # no fork: the parent may hold threads (torch)
-        parent, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child,), daemon=True, name="gradverify-sympy")
-        self._process.start()
-        child.close()
-        self._conn = parent
-
-    def close(self) -> None:
-        if self._process is not None:
-            self._process.kill()
-            self._process.join(timeout=5)
-        self._process = self._conn = None
 
     def ask(self, key: tuple[Any, ...], args: list[float], precisions: list[int], seconds: float) -> list[list[Any]]:
         """The whole-expression value and gradient at each precision, as mpmath numbers; TooSlow past `seconds`;
         ArithmeticError when SymPy itself failed."""
         import mpmath
 
-        if self._process is None or not self._process.is_alive():
-            self._start()
-        assert self._conn is not None
         try:
-            self._conn.send((key, args, precisions))
-            if not self._conn.poll(seconds):
-                self.close()
-                raise TooSlow(f"SymPy took more than {seconds:g} s")
-            status, payload = self._conn.recv()
-        except (EOFError, BrokenPipeError, ConnectionResetError) as e:
-            self.close()
-            raise TooSlow(f"SymPy's process died ({type(e).__name__})") from None
+            status, payload = self._child.request((key, args, precisions), seconds)
+        except TooSlow:
+            raise TooSlow(f"SymPy took more than {seconds:g} s") from None
+        except ChildDied as e:
+            raise TooSlow(f"SymPy's process died: {e}") from None
         if status != "ok":
             raise ArithmeticError(payload)
         with mpmath.workdps(max(precisions) + 10):  # an mpf made from a tuple is rounded to the working precision
             return [[mpmath.mpf(t) for t in row] for row in payload]
+
+
+if __name__ == "__main__":
+    serve(_handle)

@@ -92,7 +92,7 @@ def _ops(names: Sequence[str] | None) -> list[Op]:
     return chosen
 
 
-def _value(node: Apply, args: list[float]) -> float | None:
+def _value(node: Apply, args: list[float], limit: float = LIMIT) -> float | None:
     """The node's float value, or None if an input is outside a domain or the value is too large."""
     op = op_of(node)
     for x, domain in zip(args, op.domains(), strict=True):
@@ -102,51 +102,68 @@ def _value(node: Apply, args: list[float]) -> float | None:
         v = op.forward(*args)
     except (OverflowError, ZeroDivisionError, ValueError):
         return None
-    return v if isinstance(v, float) and abs(v) <= LIMIT else None
+    return v if isinstance(v, float) and abs(v) <= limit else None
 
 
 class _Builder:
-    """Grows an expression at a known point, keeping every input legal (see the module docstring)."""
+    """Grows an expression at a known point, keeping every input legal (see the module docstring).
 
-    def __init__(self, draw: Callable[[st.SearchStrategy[Any]], Any], point: dict[str, float]) -> None:
+    Adapters use only `allowed` ops: with no mul and add there is no domain adapter, with neither tanh nor
+    sigmoid no squashing, and an op that cannot be made legal is skipped.
+    """
+
+    def __init__(
+        self, draw: Callable[[st.SearchStrategy[Any]], Any], point: dict[str, float], allowed: set[str], limit: float
+    ) -> None:
         self.draw = draw
+        self.allowed = allowed
+        self.limit = limit
         self.pool: list[tuple[Expr, float]] = [(Var(n), v) for n, v in point.items()]
+        self.squasher = next((s for s in ("tanh", "sigmoid") if s in allowed), None)
 
     def apply(
         self, name: str, args: list[tuple[Expr, float]], params: tuple[float, ...] = (), main: int = 0
     ) -> tuple[Expr, float]:
-        """`name` applied to `args`, made legal; if it cannot be, tanh of `args[main]` (the node built last)."""
+        """`name` applied to `args`, made legal; failing that, `args[main]` squashed (or as it is)."""
         op = OPS[name].bind(*params) if params else OPS[name]
         fixed = [self._legal(op, i, a) for i, a in enumerate(args)]
-        node = Apply(name, tuple(e for e, _ in fixed), params)
-        v = _value(node, [x for _, x in fixed])
-        if v is None:  # too large: squash the inputs first, then fall back to tanh of the first
-            squashed = [self._squash(a) for a in fixed]
-            node = Apply(name, tuple(e for e, _ in squashed), params)
-            v = _value(node, [x for _, x in squashed])
-        if v is None:
-            return self._squash(args[main])
-        return node, v
+        if all(f is not None for f in fixed):
+            legal = [f for f in fixed if f is not None]
+            node = Apply(name, tuple(e for e, _ in legal), params)
+            v = _value(node, [x for _, x in legal], self.limit)
+            if v is None and self.squasher:  # too large: squash the inputs first
+                squashed = [self._squash(a) for a in legal]
+                node = Apply(name, tuple(e for e, _ in squashed), params)
+                v = _value(node, [x for _, x in squashed], self.limit)
+            if v is not None:
+                return node, v
+        return self._squash(args[main])
 
-    def _legal(self, op: Op, i: int, arg: tuple[Expr, float]) -> tuple[Expr, float]:
+    def _legal(self, op: Op, i: int, arg: tuple[Expr, float]) -> tuple[Expr, float] | None:
         expr, x = arg
         domain = op.domains()[i]
-        if not domain.is_real_line and not (
-            x - EDGE_MARGIN * max(1.0, abs(x)) in domain and x + EDGE_MARGIN * max(1.0, abs(x)) in domain
-        ):
-            # c*c + k lies in (0, inf) for any c: good for > 0, != 0 and >= 0 alike.
+        margin = EDGE_MARGIN * max(1.0, abs(x))
+        if not domain.is_real_line and not (x - margin in domain and x + margin in domain):
+            if not {"mul", "add"} <= self.allowed:
+                return None
+            # c*c + k lies in (0, inf) for any c: good for > 0 and != 0 alike.
             k = self.draw(st.sampled_from([0.5, 1.0, 0.25, 2.0]))
             squared = Apply("mul", (expr, expr))
             expr, x = Apply("add", (squared, Const(k))), x * x + k
         for kink in op.kinks:
             if kink.arg == i and abs(x - kink.at) < KINK_MARGIN:
+                if "add" not in self.allowed:
+                    return None
                 shift = self.draw(st.sampled_from([0.5, -0.5]))
                 expr, x = Apply("add", (expr, Const(shift))), x + shift
         return expr, x
 
     def _squash(self, arg: tuple[Expr, float]) -> tuple[Expr, float]:
         expr, x = arg
-        return Apply("tanh", (expr,)), math.tanh(x)
+        if self.squasher is None:
+            return arg
+        squashed = Apply(self.squasher, (expr,))
+        return squashed, OPS[self.squasher].forward(x)
 
 
 @st.composite
@@ -156,13 +173,15 @@ def checked_dags(
     min_ops: int = 1,
     max_ops: int = 40,
     max_vars: int = 4,
+    limit: float = LIMIT,
 ) -> Checked:
     """An expression DAG of `min_ops`..`max_ops` op applications (before adapters) and a point inside every
-    op's domain. See the module docstring for how it is built and how it shrinks."""
+    op's domain, with no node's value above `limit` in magnitude. See the module docstring for how it is
+    built and how it shrinks."""
     table = _ops(ops)
     n_vars = draw(st.integers(1, max_vars))
     point = {n: draw(coordinates()) for n in VARIABLES[:n_vars]}
-    b = _Builder(draw, point)
+    b = _Builder(draw, point, {op.name for op in table}, limit)
     count = draw(st.integers(min_ops, max_ops))
     for _ in range(count):
         op = draw(st.sampled_from(table))
@@ -180,8 +199,13 @@ def checked_dags(
                 main = 1
         b.pool.append(b.apply(op.name, args, params, main))
     root = b.pool[-1][0]
-    if not isinstance(root, Apply):
-        root, _ = b.apply("mul", [b.pool[-1], b.pool[-1]])
+    if not isinstance(root, Apply):  # every op was skipped: use the first op on the variables
+        first = table[0]
+        root = Apply(
+            first.name,
+            tuple(b.pool[i % n_vars][0] for i in range(first.arity)),
+            tuple(p.examples[0] for p in first.params),
+        )
     used = {n.name for n in nodes(root) if isinstance(n, Var)}
     return Checked(root, {k: v for k, v in point.items() if k in used})
 

@@ -1,0 +1,209 @@
+"""`gradverify fuzz`: a Hypothesis campaign of random expression DAGs, each checked three ways.
+
+A campaign runs in one or more worker processes (each its own Hypothesis run with its own seed and share of
+the examples), reports progress to the parent, and ends with statistics per op. On a defect Hypothesis
+shrinks the counterexample; the shrunk expression, its point and the verdict come back to the parent.
+Failing examples are saved in Hypothesis's example database (a directory) and replayed first next time.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["CampaignResult", "Defect", "OpStats", "run_campaign"]
+
+REFEREES = ("sympy", "fd", "torch")
+
+
+@dataclass
+class OpStats:
+    """How often an op appeared in checked expressions, and the largest error/allowed per referee there."""
+
+    examples: int = 0
+    worst: dict[str, float] = field(default_factory=lambda: dict.fromkeys(REFEREES, 0.0))
+
+    def merge(self, other: OpStats) -> None:
+        self.examples += other.examples
+        for r, v in other.worst.items():
+            self.worst[r] = max(self.worst.get(r, 0.0), v)
+
+
+@dataclass
+class Defect:
+    """A shrunk counterexample: the expression (JSON form), the point, and what the check said."""
+
+    expr: dict[str, Any]
+    point: dict[str, float]
+    summary: str
+    blamed_op: str | None
+    found_after: int
+
+
+@dataclass
+class CampaignResult:
+    examples: int = 0
+    seconds: float = 0.0
+    ops: dict[str, OpStats] = field(default_factory=dict)
+    worst: dict[str, float] = field(default_factory=lambda: dict.fromkeys(REFEREES, 0.0))
+    symbolic_modes: dict[str, int] = field(default_factory=lambda: {"diff": 0, "chain": 0})
+    fd_skipped: int = 0
+    ill_conditioned: int = 0
+    defects: list[Defect] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # a worker that crashed (not a defect of the engine)
+
+    def merge(self, other: CampaignResult) -> None:
+        self.examples += other.examples
+        for name, stats in other.ops.items():
+            self.ops.setdefault(name, OpStats()).merge(stats)
+        for r, v in other.worst.items():
+            self.worst[r] = max(self.worst.get(r, 0.0), v)
+        for m, n in other.symbolic_modes.items():
+            self.symbolic_modes[m] = self.symbolic_modes.get(m, 0) + n
+        self.fd_skipped += other.fd_skipped
+        self.ill_conditioned += other.ill_conditioned
+        self.defects.extend(other.defects)
+        self.errors.extend(other.errors)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One worker's share of a campaign."""
+
+    examples: int
+    seed: int | None
+    ops: tuple[str, ...] | None
+    database: str | None
+    max_ops: int = 40
+
+
+def _work(job: Job, progress: Any) -> CampaignResult:
+    """Run one Hypothesis campaign in this process; tick `progress` (a queue) once per example."""
+    from hypothesis import HealthCheck, given, seed, settings
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
+    from oracles.check import Checker
+    from oracles.expr import Apply, nodes, to_json
+    from property_tests.strategies import Checked, checked_dags
+
+    checker = Checker()
+    result = CampaignResult()
+    last_failure: list[Any] = []
+    generated = [0]
+
+    def check(case: Checked) -> None:
+        generated[0] += 1
+        verdict = checker.check(case.expr, case.point)
+        if not verdict.ok:
+            last_failure[:] = [case, verdict, generated[0]]
+            raise AssertionError(verdict.summary())
+        result.examples += 1
+        progress.put(1)
+        worst = {r: verdict.worst_ratio(r) for r in REFEREES}
+        for r, v in worst.items():
+            result.worst[r] = max(result.worst[r], v)
+        for name in {n.op for n in nodes(case.expr) if isinstance(n, Apply)}:
+            stats = result.ops.setdefault(name, OpStats())
+            stats.examples += 1
+            for r, v in worst.items():
+                stats.worst[r] = max(stats.worst[r], v)
+        result.fd_skipped += any(r.referee == "fd" and r.status == "skipped" for r in verdict.rows)
+        result.ill_conditioned += bool(verdict.ill_conditioned)
+
+    database = DirectoryBasedExampleDatabase(job.database) if job.database else None
+    test = settings(
+        max_examples=job.examples,
+        deadline=None,
+        database=database,
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )(given(checked_dags(ops=job.ops, max_ops=job.max_ops))(check))
+    if job.seed is not None:
+        test = seed(job.seed)(test)
+    try:
+        test()
+    except AssertionError:
+        if last_failure:
+            case, verdict, after = last_failure
+            result.defects.append(
+                Defect(
+                    to_json(case.expr),
+                    case.point,
+                    verdict.summary(),
+                    verdict.blame.op if verdict.blame else None,
+                    after,
+                )
+            )
+    except Exception as e:  # a broken strategy or referee: report it, do not call it a defect
+        result.errors.append(f"{type(e).__name__}: {e}")
+    symbolic = checker.referees[0]
+    result.symbolic_modes = dict(getattr(symbolic, "modes", {}))
+    return result
+
+
+def run_campaign(
+    examples: int,
+    workers: int = 1,
+    seed: int | None = None,
+    ops: Sequence[str] | None = None,
+    database: str | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    max_ops: int = 40,
+) -> CampaignResult:
+    """Split `examples` over `workers` processes (seeds seed, seed+1, ...), and merge what they found."""
+    start = time.perf_counter()
+    workers = max(1, min(workers, examples))
+    shares = [examples // workers + (i < examples % workers) for i in range(workers)]
+    jobs = [
+        Job(n, None if seed is None else seed + i, tuple(ops) if ops else None, database, max_ops)
+        for i, n in enumerate(shares)
+    ]
+    total = CampaignResult()
+    if workers == 1:
+        ticks: queue.Queue[int] = queue.Queue()
+
+        class _Direct:
+            def put(self, n: int) -> None:
+                if on_progress:
+                    on_progress(n)
+
+        total.merge(_work(jobs[0], _Direct()))
+        del ticks
+    else:
+        context = multiprocessing.get_context("spawn")
+        with context.Manager() as manager:
+            progress = manager.Queue()
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                futures = [pool.submit(_work, job, progress) for job in jobs]
+                while not all(f.done() for f in futures):
+                    _drain(progress, on_progress, timeout=0.2)
+                _drain(progress, on_progress, timeout=0.0)
+                for f in futures:
+                    try:
+                        total.merge(f.result())
+                    except Exception as e:  # a worker that died
+                        total.errors.append(f"worker failed: {type(e).__name__}: {e}")
+    total.seconds = time.perf_counter() - start
+    return total
+
+
+def _drain(progress: Any, on_progress: Callable[[int], None] | None, timeout: float) -> None:
+    try:
+        n = progress.get(timeout=timeout) if timeout else progress.get_nowait()
+        while True:
+            if on_progress:
+                on_progress(n)
+            n = progress.get_nowait()
+    except (queue.Empty, EOFError, OSError):
+        return
+
+
+def default_database() -> str:
+    """Where failing examples are kept unless --database says otherwise."""
+    return os.path.join(".gradverify", "examples")

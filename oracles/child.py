@@ -1,0 +1,95 @@
+"""A helper process that can be stopped: requests go down a pipe, replies come back, and a request that takes
+longer than its budget gets the process killed (and a fresh one started for the next request).
+
+Used for SymPy (whose simplification can run for minutes) and for other people's engines (which may hang,
+recurse forever or crash the interpreter). The child is `python -m MODULE ARGS...`, so the parent's
+`__main__` is never re-imported.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
+from typing import Any
+
+__all__ = ["Child", "ChildDied", "TooSlow", "serve"]
+
+
+class TooSlow(Exception):
+    """The child did not answer within the budget; it was killed."""
+
+
+class ChildDied(Exception):
+    """The child exited (a crash in native code, os._exit, ...) before answering."""
+
+
+class Child:
+    """The parent's handle on one helper process running `python -m module *args`."""
+
+    def __init__(self, module: str, args: Sequence[str] = ()) -> None:
+        self.module, self.args = module, list(args)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._recv: Connection | None = None
+        self._send: Connection | None = None
+        atexit.register(self.close)
+
+    def _start(self) -> None:
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", self.module, str(to_child_r), str(from_child_w), *self.args],
+            pass_fds=(to_child_r, from_child_w),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,  # the child's own prints (an engine's debug output) stay out of the report
+        )
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._send = Connection(to_child_w, readable=False)
+        self._recv = Connection(from_child_r, writable=False)
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait(timeout=10)
+            for conn in (self._send, self._recv):
+                if conn is not None:
+                    conn.close()
+        self._process = self._recv = self._send = None
+
+    def request(self, message: Any, seconds: float) -> Any:
+        """Send `message`, wait up to `seconds` for the reply; TooSlow or ChildDied otherwise."""
+        if self._process is None or self._process.poll() is not None:
+            self.close()
+            self._start()
+        assert self._send is not None
+        assert self._recv is not None
+        try:
+            self._send.send(message)
+            if not self._recv.poll(seconds):
+                self.close()
+                raise TooSlow(f"no answer within {seconds:g} s")
+            return self._recv.recv()
+        except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
+            code = None
+            if self._process is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    code = self._process.wait(timeout=2)
+            self.close()
+            raise ChildDied(f"the process died (exit status {code})") from None
+
+
+def serve(handle: Callable[[Any], Any]) -> None:
+    """The child's main loop: `handle` each request and send back what it returns (argv: the two pipe fds)."""
+    requests = Connection(int(sys.argv[1]), writable=False)
+    replies = Connection(int(sys.argv[2]), readable=False)
+    while True:
+        try:
+            message = requests.recv()
+        except EOFError:
+            return
+        replies.send(handle(message))

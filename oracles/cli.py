@@ -1,0 +1,390 @@
+"""The `gradverify` command line: check one expression, run a campaign, check someone else's engine, and show
+the classic engine bugs being caught.
+
+Exit codes: 0 when every gradient is right, 1 when a defect was found, 2 for bad input or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+
+__all__ = ["main"]
+
+EXAMPLES = {
+    "grad": """examples:
+  gradverify grad "tanh(x*y) + log(x)" --at x=0.5,y=2
+  gradverify grad "t = x*y; relu(t - 1) * t" --at x=1.5,y=1 --json result.json""",
+    "fuzz": """examples:
+  gradverify fuzz                                  # 200 random DAGs, three referees each
+  gradverify fuzz --examples 5000 --workers 2 --seed 1 --json campaign.json
+  gradverify fuzz --ops tanh,mul,add --examples 500""",
+    "bugs": """examples:
+  gradverify bugs                 # list the classic engine bugs
+  gradverify bugs --run           # plant each one and watch the suite catch it
+  gradverify bugs --run --only tanh-one-minus-t""",
+    "check-engine": """examples:
+  gradverify check-engine my_micrograd.py            # a file; the Value class is found automatically
+  gradverify check-engine micrograd.engine:Value     # a module and class
+  gradverify check-engine engine.py:Tensor --data-attr value --backward-method backprop""",
+}
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported in one line, exit status 2."""
+
+
+def _parse_point(text: str) -> dict[str, float]:
+    point: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = part.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--at: expected name=value pairs separated by commas, got {part!r}")
+        try:
+            number = float(value)
+        except ValueError:
+            raise UsageError(f"--at: {name.strip()}={value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise UsageError(f"--at: {name.strip()}={value} is not a finite number")
+        point[name.strip()] = number
+    return point
+
+
+# ---------------------------------------------------------------------------------------------------------
+# grad
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _grad(args: argparse.Namespace, console: Console) -> int:
+    from oracles.check import Checker, PointOutsideDomain
+    from oracles.expr import ParseError, parse, to_json, variables
+    from oracles.report import python_snippet, render_verdict
+
+    try:
+        expr = parse(args.expression)
+    except ParseError as e:
+        raise UsageError(f"cannot read the expression: {e}") from None
+    except ValueError as e:  # e.g. a variable named like an op
+        raise UsageError(f"cannot read the expression: {e}") from None
+    point = _parse_point(args.at or "")
+    names = variables(expr)
+    missing = [n for n in names if n not in point]
+    if missing:
+        raise UsageError(f"--at gives no value for {', '.join(missing)} (the expression uses {', '.join(names)})")
+    extra = [n for n in point if n not in names]
+    if extra:
+        raise UsageError(f"--at names {', '.join(extra)}, which the expression does not use")
+    if not names:
+        raise UsageError("the expression has no variables: there is no gradient to check")
+    try:
+        verdict = Checker().check(expr, point)
+    except PointOutsideDomain as e:
+        raise UsageError(f"cannot check at this point: {e}") from None
+    render_verdict(verdict, console, title=f"{expr}  at  {', '.join(f'{k}={v!r}' for k, v in point.items())}")
+    if args.python:
+        console.print(python_snippet(expr, point), highlight=False, markup=False)
+    if args.json:
+        _write_json(
+            args.json,
+            {
+                "expression": str(expr),
+                "expr": to_json(expr),
+                "point": point,
+                "ok": verdict.ok,
+                "engine": {"value": verdict.engine.value, "grads": verdict.engine.grads, "error": verdict.engine.error},
+                "rows": [vars(r) for r in verdict.rows],
+                "blame": None
+                if verdict.blame is None
+                else {"node": verdict.blame.text, "op": verdict.blame.op, "explanation": verdict.blame.explanation},
+            },
+        )
+    return 0 if verdict.ok else 1
+
+
+# ---------------------------------------------------------------------------------------------------------
+# fuzz
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _ops_list(text: str | None) -> list[str] | None:
+    from autodiff import OPS
+
+    if not text:
+        return None
+    ops = [o.strip() for o in text.split(",") if o.strip()]
+    unknown = [o for o in ops if o not in OPS]
+    if unknown:
+        raise UsageError(f"--ops: unknown op(s) {', '.join(unknown)}; known: {', '.join(OPS)}")
+    return ops
+
+
+def _fuzz(args: argparse.Namespace, console: Console) -> int:
+    from oracles.campaign import default_database, run_campaign
+
+    if args.examples < 1:
+        raise UsageError("--examples must be at least 1")
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    ops = _ops_list(args.ops)
+    database = None if args.no_database else (args.database or default_database())
+    result = _with_progress(
+        console,
+        args.examples,
+        "checking random expressions three ways",
+        lambda tick: run_campaign(
+            args.examples, args.workers, args.seed, ops, database, on_progress=tick, max_ops=args.max_ops
+        ),
+    )
+    return _report_campaign(result, args, console, engine=None)
+
+
+def _with_progress(console: Console, total: int, what: str, run: Any) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task(what, total=total)
+        return run(lambda n: progress.advance(task, n))
+
+
+def _report_campaign(result: Any, args: argparse.Namespace, console: Console, engine: str | None) -> int:
+    from rich.table import Table
+
+    from oracles.expr import from_json
+    from oracles.report import REFEREE_TITLES, defect_panel, replay_command
+
+    table = Table(
+        title=f"{result.examples} expressions checked in {result.seconds:.1f} s; largest |error| / allowed per referee",
+        title_justify="left",
+    )
+    table.add_column("op")
+    table.add_column("expressions", justify="right")
+    for r in ("sympy", "fd", "torch"):
+        table.add_column(REFEREE_TITLES[r], justify="right")
+    for name in sorted(result.ops):
+        stats = result.ops[name]
+        table.add_row(name, str(stats.examples), *(f"{stats.worst[r]:.3f}" for r in ("sympy", "fd", "torch")))
+    table.add_row("all", str(result.examples), *(f"{result.worst[r]:.3f}" for r in ("sympy", "fd", "torch")))
+    console.print(table)
+    modes = result.symbolic_modes
+    console.print(
+        f"symbolic referee: whole-expression diff {modes.get('diff', 0)}, exact chain rule {modes.get('chain', 0)}; "
+        f"finite differences skipped a variable in {result.fd_skipped}; ill-conditioned points {result.ill_conditioned}"
+    )
+    for error in result.errors:
+        console.print(f"[bold yellow]campaign error (not an engine defect):[/] {error}")
+    for defect in result.defects:
+        expr = from_json(defect.expr)
+        console.print(
+            defect_panel(
+                defect.summary, expr, defect.point, replay_command(expr, defect.point, engine), defect.found_after
+            )
+        )
+    if args.json:
+        _write_json(
+            args.json,
+            {
+                "examples": result.examples,
+                "seconds": result.seconds,
+                "worst": result.worst,
+                "ops": {k: {"examples": v.examples, "worst": v.worst} for k, v in result.ops.items()},
+                "symbolic_modes": result.symbolic_modes,
+                "fd_skipped": result.fd_skipped,
+                "ill_conditioned": result.ill_conditioned,
+                "defects": [vars(d) for d in result.defects],
+                "errors": result.errors,
+            },
+        )
+    if result.defects:
+        return 1
+    if result.errors:
+        return 2
+    console.print("[bold green]no defect found[/]")
+    return 0
+
+
+def _write_json(path: str, data: Any) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, default=str)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# bugs
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _bugs(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from oracles.bugs import BUGS
+
+    chosen = [b for b in BUGS if not args.only or b.name in args.only.split(",")]
+    if args.only and len(chosen) != len(args.only.split(",")):
+        known = ", ".join(b.name for b in BUGS)
+        raise UsageError(f"--only: unknown bug name(s); known: {known}")
+    if not args.run:
+        table = Table(title="classic bugs of micrograd-style engines", title_justify="left", show_lines=True)
+        table.add_column("name", style="bold")
+        table.add_column("bug")
+        table.add_column("what the student wrote")
+        for b in chosen:
+            table.add_row(b.name, b.title, b.story)
+        console.print(table)
+        console.print("run them: gradverify bugs --run")
+        return 0
+    from oracles.hunt import hunt
+
+    missed = 0
+    for bug in chosen:
+        console.rule(f"[bold]{bug.title}[/]  ({bug.name})")
+        console.print(bug.story, markup=False, highlight=False)
+        with console.status("planting it and searching..."):
+            found = hunt(bug, budget=args.examples)
+        if found is None:
+            missed += 1
+            console.print(f"[bold red]not caught in {args.examples} examples[/]")
+            continue
+        console.print(found.render(), markup=False, highlight=False)
+    return 1 if missed else 0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# check-engine
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _check_engine(args: argparse.Namespace, console: Console) -> int:
+    from oracles.external import EngineSpecError, check_engine
+
+    try:
+        return check_engine(args, console)
+    except EngineSpecError as e:
+        raise UsageError(str(e)) from None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# parser
+# ---------------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gradverify",
+        description="Check gradients three ways: SymPy's exact derivative, finite differences, PyTorch float64.",
+        epilog="exit status: 0 all gradients right, 1 a defect found, 2 bad input or usage",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    formatter = argparse.RawDescriptionHelpFormatter
+
+    grad = sub.add_parser(
+        "grad",
+        help="check one expression at one point",
+        description="Value and gradient from the engine and each referee, side by side, with errors.",
+        epilog=EXAMPLES["grad"],
+        formatter_class=formatter,
+    )
+    grad.add_argument(
+        "expression",
+        help="e.g. 'tanh(x*y) + log(x)'; bindings first: 't = x*y; tanh(t) + t'. Ops: the op table's names",
+    )
+    grad.add_argument("--at", metavar="x=..,y=..", help="the point: a value for every variable, e.g. x=0.5,y=2")
+    grad.add_argument("--json", metavar="FILE", help="also write the verdict as JSON to FILE")
+    grad.add_argument("--python", action="store_true", help="also print Python that rebuilds it on autodiff Values")
+    grad.set_defaults(handler=_grad)
+
+    fuzz = sub.add_parser(
+        "fuzz",
+        help="a campaign of random expressions, each checked three ways",
+        description="Hypothesis draws random expression DAGs (20-50 nodes, shared subexpressions) and points inside "
+        "every op's domain; each is checked three ways. Ends with a table per op; on a defect, the shrunk "
+        "expression, the blamed node and a command that replays it.",
+        epilog=EXAMPLES["fuzz"],
+        formatter_class=formatter,
+    )
+    fuzz.add_argument("--examples", type=int, default=200, metavar="N", help="expressions to check (default 200)")
+    fuzz.add_argument("--seed", type=int, metavar="S", help="random seed, for a repeatable campaign")
+    fuzz.add_argument("--ops", metavar="LIST", help="only these ops, comma-separated (e.g. tanh,mul,add)")
+    fuzz.add_argument("--workers", type=int, default=1, metavar="N", help="processes to run in parallel (default 1)")
+    fuzz.add_argument("--json", metavar="FILE", help="write the results as JSON to FILE")
+    fuzz.add_argument(
+        "--database",
+        metavar="PATH",
+        help="Hypothesis example database: failures kept here and replayed first (default .gradverify/examples)",
+    )
+    fuzz.add_argument("--no-database", action="store_true", help="keep no failing examples")
+    fuzz.add_argument("--max-ops", type=int, default=40, metavar="N", help="largest expression, in ops (default 40)")
+    fuzz.set_defaults(handler=_fuzz)
+
+    bugs = sub.add_parser(
+        "bugs",
+        help="the classic engine bugs, and the suite catching each",
+        description="A catalog of bugs seen in real micrograd clones, each planted in a copy of this engine. "
+        "With --run, the suite hunts each one down and shows the shrunk counterexample.",
+        epilog=EXAMPLES["bugs"],
+        formatter_class=formatter,
+    )
+    bugs.add_argument("--run", action="store_true", help="plant each bug and show the suite catching it")
+    bugs.add_argument("--only", metavar="NAMES", help="only these bugs, comma-separated")
+    bugs.add_argument("--examples", type=int, default=300, metavar="N", help="examples per property (default 300)")
+    bugs.set_defaults(handler=_bugs)
+
+    engine = sub.add_parser(
+        "check-engine",
+        help="run the campaign against someone else's micrograd-style engine",
+        description="Loads an engine from a file or module, adapts to its API (class name, data/value, grad, "
+        "backward/backprop, missing ops), and checks every op and random expressions in a separate process "
+        "with a timeout. Reports per op: correct, wrong gradient, wrong value, crash, missing, too slow; and "
+        "engine-level findings.",
+        epilog=EXAMPLES["check-engine"],
+        formatter_class=formatter,
+    )
+    engine.add_argument("engine", metavar="PATH_OR_MODULE[:CLASS]", help="e.g. my_engine.py or micrograd.engine:Value")
+    engine.add_argument("--examples", type=int, default=100, metavar="N", help="random expressions (default 100)")
+    engine.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    engine.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per check (default 10)")
+    engine.add_argument("--data-attr", metavar="NAME", help="attribute holding the value (default: detected)")
+    engine.add_argument(
+        "--grad-attr", metavar="NAME", help="attribute or method giving the gradient (default: detected)"
+    )
+    engine.add_argument("--backward-method", metavar="NAME", help="method that runs reverse mode (default: detected)")
+    engine.add_argument(
+        "--seed-root",
+        choices=["auto", "yes", "no"],
+        default="auto",
+        help="whether the root's gradient must be set to 1 by hand before backward (default auto)",
+    )
+    engine.add_argument("--replay", metavar="EXPR", help="check only this expression (needs --at)")
+    engine.add_argument("--at", metavar="x=..,y=..", help="the point for --replay")
+    engine.add_argument("--json", metavar="FILE", help="write the report as JSON to FILE")
+    engine.set_defaults(handler=_check_engine)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    console = Console()
+    try:
+        return int(args.handler(args, console))
+    except UsageError as e:
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]gradverify {args.command}:[/] {e}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        Console(stderr=True).print("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
