@@ -81,18 +81,24 @@ class Job:
     ops: tuple[str, ...] | None
     database: str | None
     max_ops: int = 40
+    bug: str | None = None  # plant this bug from oracles.bugs in the engine first (for teaching)
 
 
 def _work(job: Job, progress: Any) -> CampaignResult:
     """Run one Hypothesis campaign in this process; tick `progress` (a queue) once per example."""
-    from hypothesis import HealthCheck, given, seed, settings
+    from hypothesis import HealthCheck, Verbosity, given, seed, settings
     from hypothesis.database import DirectoryBasedExampleDatabase
 
     from oracles.check import Checker
     from oracles.expr import Apply, nodes, to_json
     from property_tests.strategies import Checked, checked_dags
 
-    checker = Checker()
+    if job.bug is not None:
+        from oracles.bugs import broken_engine
+
+        checker = Checker(engine=broken_engine(job.bug))
+    else:
+        checker = Checker()
     result = CampaignResult()
     last_failure: list[Any] = []
     generated = [0]
@@ -123,6 +129,7 @@ def _work(job: Job, progress: Any) -> CampaignResult:
         database=database,
         suppress_health_check=list(HealthCheck),
         print_blob=False,
+        verbosity=Verbosity.quiet,
     )(given(checked_dags(ops=job.ops, max_ops=job.max_ops))(check))
     if job.seed is not None:
         test = seed(job.seed)(test)
@@ -155,18 +162,18 @@ def run_campaign(
     database: str | None = None,
     on_progress: Callable[[int], None] | None = None,
     max_ops: int = 40,
+    bug: str | None = None,
 ) -> CampaignResult:
     """Split `examples` over `workers` processes (seeds seed, seed+1, ...), and merge what they found."""
     start = time.perf_counter()
     workers = max(1, min(workers, examples))
     shares = [examples // workers + (i < examples % workers) for i in range(workers)]
     jobs = [
-        Job(n, None if seed is None else seed + i, tuple(ops) if ops else None, database, max_ops)
+        Job(n, None if seed is None else seed + i, tuple(ops) if ops else None, database, max_ops, bug)
         for i, n in enumerate(shares)
     ]
     total = CampaignResult()
     if workers == 1:
-        ticks: queue.Queue[int] = queue.Queue()
 
         class _Direct:
             def put(self, n: int) -> None:
@@ -174,7 +181,6 @@ def run_campaign(
                     on_progress(n)
 
         total.merge(_work(jobs[0], _Direct()))
-        del ticks
     else:
         context = multiprocessing.get_context("spawn")
         with context.Manager() as manager:

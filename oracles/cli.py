@@ -24,7 +24,8 @@ EXAMPLES = {
     "fuzz": """examples:
   gradverify fuzz                                  # 200 random DAGs, three referees each
   gradverify fuzz --examples 5000 --workers 2 --seed 1 --json campaign.json
-  gradverify fuzz --ops tanh,mul,add --examples 500""",
+  gradverify fuzz --ops tanh,mul,add --examples 500
+  gradverify fuzz --plant tanh-one-minus-t          # watch a campaign find a planted bug""",
     "bugs": """examples:
   gradverify bugs                 # list the classic engine bugs
   gradverify bugs --run           # plant each one and watch the suite catch it
@@ -82,8 +83,15 @@ def _grad(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(f"--at names {', '.join(extra)}, which the expression does not use")
     if not names:
         raise UsageError("the expression has no variables: there is no gradient to check")
+    checker = Checker()
+    if args.plant:
+        from oracles.bugs import BUGS, broken_engine
+
+        if args.plant not in {b.name for b in BUGS}:
+            raise UsageError(f"--plant: unknown bug {args.plant!r}; see gradverify bugs")
+        checker = Checker(engine=broken_engine(args.plant))
     try:
-        verdict = Checker().check(expr, point)
+        verdict = checker.check(expr, point)
     except PointOutsideDomain as e:
         raise UsageError(f"cannot check at this point: {e}") from None
     render_verdict(verdict, console, title=f"{expr}  at  {', '.join(f'{k}={v!r}' for k, v in point.items())}")
@@ -132,13 +140,25 @@ def _fuzz(args: argparse.Namespace, console: Console) -> int:
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
     ops = _ops_list(args.ops)
+    if args.plant:
+        from oracles.bugs import BUGS
+
+        if args.plant not in {b.name for b in BUGS}:
+            raise UsageError(f"--plant: unknown bug {args.plant!r}; see gradverify bugs")
     database = None if args.no_database else (args.database or default_database())
     result = _with_progress(
         console,
         args.examples,
         "checking random expressions three ways",
         lambda tick: run_campaign(
-            args.examples, args.workers, args.seed, ops, database, on_progress=tick, max_ops=args.max_ops
+            args.examples,
+            args.workers,
+            args.seed,
+            ops,
+            database,
+            on_progress=tick,
+            max_ops=args.max_ops,
+            bug=args.plant,
         ),
     )
     return _report_campaign(result, args, console, engine=None)
@@ -187,11 +207,8 @@ def _report_campaign(result: Any, args: argparse.Namespace, console: Console, en
         console.print(f"[bold yellow]campaign error (not an engine defect):[/] {error}")
     for defect in result.defects:
         expr = from_json(defect.expr)
-        console.print(
-            defect_panel(
-                defect.summary, expr, defect.point, replay_command(expr, defect.point, engine), defect.found_after
-            )
-        )
+        replay = replay_command(expr, defect.point, engine, plant=getattr(args, "plant", None))
+        console.print(defect_panel(defect.summary, expr, defect.point, replay, defect.found_after))
     if args.json:
         _write_json(
             args.json,
@@ -302,6 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     grad.add_argument("--at", metavar="x=..,y=..", help="the point: a value for every variable, e.g. x=0.5,y=2")
     grad.add_argument("--json", metavar="FILE", help="also write the verdict as JSON to FILE")
     grad.add_argument("--python", action="store_true", help="also print Python that rebuilds it on autodiff Values")
+    grad.add_argument(
+        "--plant", metavar="BUG", help="check an engine with this classic bug planted (see `gradverify bugs`)"
+    )
     grad.set_defaults(handler=_grad)
 
     fuzz = sub.add_parser(
@@ -314,7 +334,12 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     fuzz.add_argument("--examples", type=int, default=200, metavar="N", help="expressions to check (default 200)")
-    fuzz.add_argument("--seed", type=int, metavar="S", help="random seed, for a repeatable campaign")
+    fuzz.add_argument(
+        "--seed",
+        type=int,
+        metavar="S",
+        help="random seed, for a repeatable campaign (Hypothesis then keeps no database)",
+    )
     fuzz.add_argument("--ops", metavar="LIST", help="only these ops, comma-separated (e.g. tanh,mul,add)")
     fuzz.add_argument("--workers", type=int, default=1, metavar="N", help="processes to run in parallel (default 1)")
     fuzz.add_argument("--json", metavar="FILE", help="write the results as JSON to FILE")
@@ -325,6 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fuzz.add_argument("--no-database", action="store_true", help="keep no failing examples")
     fuzz.add_argument("--max-ops", type=int, default=40, metavar="N", help="largest expression, in ops (default 40)")
+    fuzz.add_argument(
+        "--plant", metavar="BUG", help="plant a classic bug (see `gradverify bugs`) in the engine first: a demo"
+    )
     fuzz.set_defaults(handler=_fuzz)
 
     bugs = sub.add_parser(

@@ -32,13 +32,13 @@ def point_text(point: Mapping[str, float]) -> str:
     return ",".join(f"{k}={v!r}" for k, v in point.items())
 
 
-def replay_command(expr: Expr, point: Mapping[str, float], engine: str | None = None) -> str:
+def replay_command(expr: Expr, point: Mapping[str, float], engine: str | None = None, plant: str | None = None) -> str:
     """The shell command that checks exactly this expression at exactly this point again."""
     base = ["gradverify"]
     if engine:
         base += ["check-engine", engine, "--replay", str(expr), "--at", point_text(point)]
     else:
-        base += ["grad", str(expr), "--at", point_text(point)]
+        base += ["grad", *(["--plant", plant] if plant else []), str(expr), "--at", point_text(point)]
     return shlex.join(base)
 
 
