@@ -61,7 +61,9 @@ class Layer(Module):
         self.neurons = [Neuron(nin, activation, rng) for _ in range(nout)]
 
     def __call__(self, x: Sequence[Value | float]) -> list[Value]:
-        return [n(x) for n in self.neurons]
+        # Numbers become constant Values once here, not once per neuron.
+        inputs = [xi if isinstance(xi, Value) else Value(xi) for xi in x]
+        return [n(inputs) for n in self.neurons]
 
     def parameters(self) -> list[Value]:
         return [p for n in self.neurons for p in n.parameters()]

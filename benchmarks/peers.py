@@ -1,16 +1,21 @@
 """The engines measured side by side: ours, micrograd 0.1.0 (from PyPI) and PyTorch on 0-d float64 tensors.
 
-Each peer is adapted to the same small interface (`leaf`, `data`, `grad`, `backward`), so that a workload is
-written once. micrograd 0.1.0 has only `+ * ** relu`; tanh, exp and log are added to it in its own closure
-style (as in the micrograd lecture), and its recursive topological sort gets a higher recursion limit.
+Each peer is adapted to one small interface, so that a workload is written once. micrograd 0.1.0 has only
+`+ * ** relu`; tanh, exp and log are added to it in its own closure style (as in the micrograd lecture), and
+its recursive topological sort gets a higher recursion limit. PyTorch runs on one thread, one 0-d tensor per
+scalar: the cost a user would pay using it as a scalar engine.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
+import operator
+import random
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["PEERS", "Peer", "available_peers"]
@@ -24,20 +29,48 @@ class Peer:
     grad: Callable[[Any], float]
     backward: Callable[[Any], None]
     tanh: Callable[[Any], Any]
+    relu: Callable[[Any], Any]
+    mlp: Callable[[int, list[int]], Any]
+    zero_grad: Callable[[Sequence[Any]], None]
+    sgd: Callable[[Sequence[Any], float], None]
     note: str = ""
+    recursion_limit: int = field(default=0)
+
+    def total(self, values: Sequence[Any]) -> Any:
+        return functools.reduce(operator.add, values)
+
+
+def _set_grad_zero(params: Sequence[Any]) -> None:
+    for p in params:
+        p.grad = 0.0
+
+
+def _sgd_data(params: Sequence[Any], lr: float) -> None:
+    for p in params:
+        p.data -= lr * p.grad
 
 
 def _ours() -> Peer:
     from autodiff import Value
+    from autodiff.nn import MLP
 
-    def backward(v: Any) -> None:
-        v.backward()
-
-    return Peer("ours", Value, lambda v: v.data, lambda v: v.grad, backward, lambda v: v.tanh())
+    return Peer(
+        "ours",
+        Value,
+        lambda v: v.data,
+        lambda v: v.grad,
+        Value.backward,
+        Value.tanh,
+        Value.relu,
+        lambda nin, nouts: MLP(nin, nouts, rng=random.Random(0)),
+        _set_grad_zero,
+        _sgd_data,
+    )
 
 
 def _micrograd() -> Peer:
     from micrograd.engine import Value
+    from micrograd.nn import MLP
 
     if not hasattr(Value, "tanh"):
 
@@ -76,11 +109,15 @@ def _micrograd() -> Peer:
     def backward(v: Any) -> None:
         # micrograd's topological sort recurses once per level of depth.
         old = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(old, 10_000_000))
+        sys.setrecursionlimit(max(old, 1_000_000))
         try:
             v.backward()
         finally:
             sys.setrecursionlimit(old)
+
+    def mlp(nin: int, nouts: list[int]) -> Any:
+        random.seed(0)
+        return MLP(nin, nouts)
 
     return Peer(
         "micrograd",
@@ -88,9 +125,48 @@ def _micrograd() -> Peer:
         lambda v: v.data,
         lambda v: v.grad,
         backward,
-        lambda v: v.tanh(),
-        note="micrograd 0.1.0 with tanh/exp/log added in its closure style",
+        Value.tanh,
+        Value.relu,
+        mlp,
+        _set_grad_zero,
+        _sgd_data,
+        note="micrograd 0.1.0 from PyPI, with tanh/exp/log added in its closure style; recursion limit raised to 1e6",
     )
+
+
+class _TorchMLP:
+    """MLP(nin, nouts) of 0-d tensors, relu hidden layers and a linear output, computed scalar by scalar in
+    the same order as the other two (bias first, then each w * x)."""
+
+    def __init__(self, torch: Any, nin: int, nouts: list[int]) -> None:
+        rng = random.Random(0)
+        self.torch = torch
+        sizes = [nin, *nouts]
+        self.layers = [
+            [
+                (
+                    [torch.tensor(rng.uniform(-1, 1), dtype=torch.float64, requires_grad=True) for _ in range(a)],
+                    torch.tensor(0.0, dtype=torch.float64, requires_grad=True),
+                )
+                for _ in range(b)
+            ]
+            for a, b in itertools.pairwise(sizes)
+        ]
+
+    def __call__(self, x: Sequence[Any]) -> Any:
+        out: Sequence[Any] = x
+        for k, layer in enumerate(self.layers):
+            row = []
+            for ws, b in layer:
+                act = b
+                for w, xi in zip(ws, out, strict=True):
+                    act = act + w * xi
+                row.append(self.torch.relu(act) if k < len(self.layers) - 1 else act)
+            out = row
+        return out[0] if len(out) == 1 else out
+
+    def parameters(self) -> list[Any]:
+        return [p for layer in self.layers for ws, b in layer for p in (*ws, b)]
 
 
 def _torch() -> Peer:
@@ -107,7 +183,28 @@ def _torch() -> Peer:
     def backward(v: Any) -> None:
         v.backward()
 
-    return Peer("torch", leaf, lambda v: float(v.detach()), grad, backward, torch.tanh, note="0-d float64, 1 thread")
+    def zero_grad(params: Sequence[Any]) -> None:
+        for p in params:
+            p.grad = None
+
+    def sgd(params: Sequence[Any], lr: float) -> None:
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+
+    return Peer(
+        "torch",
+        leaf,
+        lambda v: float(v.detach()),
+        grad,
+        backward,
+        torch.tanh,
+        torch.relu,
+        lambda nin, nouts: _TorchMLP(torch, nin, nouts),
+        zero_grad,
+        sgd,
+        note=f"PyTorch {torch.__version__}, 0-d float64 tensors, 1 thread",
+    )
 
 
 PEERS: dict[str, Callable[[], Peer]] = {"ours": _ours, "micrograd": _micrograd, "torch": _torch}

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from autodiff.ops import OPS, Op
 from oracles.engines import EngineAdapter
 
-__all__ = ["BUGS", "Bug", "broken_engine"]
+__all__ = ["BUGS", "Bug", "adapter_for", "broken_engine", "engine_copy", "source_of"]
 
 Table = Mapping[str, Op]
 
@@ -182,40 +182,48 @@ BUGS: tuple[Bug, ...] = (
 )
 
 
+def source_of(module_name: str) -> str:
+    """The source text of one of this project's modules (the installed copy)."""
+    spec = importlib.util.find_spec(module_name)
+    if spec is None or spec.origin is None:
+        raise RuntimeError(f"cannot find the source of {module_name}")
+    with open(spec.origin, encoding="utf-8") as f:
+        return f.read()
+
+
+def engine_copy(name: str, engine_source: str, table: Table | None = None) -> types.ModuleType:
+    """A separate module made from `engine_source` (autodiff/engine.py, possibly changed), its Value given the
+    methods of `table` when one is passed. The real engine is never touched."""
+    module = types.ModuleType(f"autodiff_copy_{name.replace('-', '_')}")
+    exec(compile(engine_source, f"<autodiff.engine: {name}>", "exec"), module.__dict__)
+    if table is not None:
+        module._install_ops(table)
+    return module
+
+
+def adapter_for(module: types.ModuleType, name: str) -> EngineAdapter:
+    """An EngineAdapter for the Value class of an engine copy."""
+
+    def backward(v: object) -> None:
+        v.backward()  # type: ignore[attr-defined]
+
+    return EngineAdapter(name=name, make=module.Value, data=lambda v: v.data, grad=lambda v: v.grad, backward=backward)
+
+
 @functools.cache
 def _module(bug_name: str) -> types.ModuleType:
     bug = next(b for b in BUGS if b.name == bug_name)
-    spec = importlib.util.find_spec("autodiff.engine")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("cannot find the source of autodiff.engine")
-    with open(spec.origin, encoding="utf-8") as f:
-        source = f.read()
+    source = source_of("autodiff.engine")
     for old, new in bug.source:
         if source.count(old) != 1:
             raise RuntimeError(f"bug {bug.name}: {old!r} occurs {source.count(old)} times in autodiff/engine.py")
         source = source.replace(old, new)
     if bug.name == "recursive-topo":
         source += _RECURSIVE
-    module = types.ModuleType(f"autodiff_with_{bug.name.replace('-', '_')}")
-    module.__file__ = spec.origin
-    exec(compile(source, f"<autodiff.engine with bug {bug.name}>", "exec"), module.__dict__)
-    if bug.table is not None:
-        module._install_ops(bug.table(OPS))
-    return module
+    return engine_copy(bug.name, source, bug.table(OPS) if bug.table else None)
 
 
 def broken_engine(bug: Bug | str) -> EngineAdapter:
     """An adapter for a copy of the engine with `bug` planted."""
     name = bug if isinstance(bug, str) else bug.name
-    value = _module(name).Value
-
-    def backward(v: object) -> None:
-        v.backward()  # type: ignore[attr-defined]
-
-    return EngineAdapter(
-        name=f"autodiff with {name}",
-        make=value,
-        data=lambda v: v.data,
-        grad=lambda v: v.grad,
-        backward=backward,
-    )
+    return adapter_for(_module(name), f"autodiff with {name}")

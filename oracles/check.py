@@ -28,11 +28,12 @@ class Checker:
         referees: Sequence[str] = ("sympy", "fd", "torch"),
         accuracy: Mapping[str, tuple[float, float]] | None = None,
         symbolic_seconds: float = 2.0,
+        symbolic_max_nodes: int = 400,
     ) -> None:
         self.engine = engine
         self.accuracy = dict(accuracy or {})
         makers: dict[str, Callable[[], Any]] = {
-            "sympy": lambda: Symbolic(seconds=symbolic_seconds),
+            "sympy": lambda: Symbolic(max_nodes=symbolic_max_nodes, seconds=symbolic_seconds),
             "fd": FiniteDifferences,
             "torch": Autograd,
         }

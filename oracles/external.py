@@ -380,7 +380,17 @@ def probe_op(engine: RemoteEngine, name: str) -> OpReport:
         report.status, report.detail = "missing", f"the engine has no {OPS[name].method}"
         return report
     family = OPS[name]
-    param_sets = list(zip(*(p.examples for p in family.params), strict=True)) if family.params else [()]
+    param_sets: list[tuple[float, ...]] = (
+        list(zip(*(p.examples for p in family.params), strict=True)) if family.params else [()]
+    )
+    edge_note = ""
+    if name == "pow" and (0.0,) in param_sets:
+        # x ** 0 at x = 0: the textbook rule p * x**(p - 1) divides by zero there (the derivative is 0). Many
+        # correct engines do this, so it is a note on the op, not a failure.
+        param_sets.remove((0.0,))
+        status, payload = engine.ask("local", name, (0.0,), [0.0])
+        if status != "ok" or payload[1] != [0.0]:
+            edge_note = f"edge case: d/dx x ** 0 at x = 0 gives {payload if status != 'ok' else payload[1]}, not 0"
     worst_rel, worst_abs = 0.0, 0.0
     samples: list[tuple[tuple[float, ...], list[float], float]] = []
     for params in param_sets:
@@ -417,6 +427,7 @@ def probe_op(engine: RemoteEngine, name: str) -> OpReport:
             samples.append((params, xs, value))
     # Allow twice what was seen (and never less than this engine's table claims for the op).
     report.accuracy = (max(family.ulps, 2 * worst_rel), 2 * worst_abs)
+    report.detail = edge_note
     checker = Checker(engine=engine, referees=("sympy",), accuracy={name: report.accuracy})
     for params, xs, _ in samples:
         names = [f"x{i}" for i in range(len(xs))]
@@ -564,6 +575,8 @@ def check_engine(args: argparse.Namespace, console: Any) -> int:
     styles = {"correct": "green", "missing": "yellow"}
     for name, r in reports.items():
         detail = r.detail if r.status != "correct" else f"{r.campaign_examples} random expressions"
+        if r.status == "correct" and r.detail:
+            detail += f"\n{r.detail}"
         if r.example and r.status not in ("correct", "missing"):
             detail += f"\nreproduce: {r.example}"
         table.add_row(name, f"[{styles.get(r.status, 'bold red')}]{r.status}[/]", detail)
@@ -643,6 +656,10 @@ def _campaign(
             return
 
 
+# x ** 0 is probed on its own (see probe_op); the campaign leaves it out.
+_CAMPAIGN_PARAMS = {"pow": [p for p in OPS["pow"].params[0].examples if p != 0.0]}
+
+
 def _one_round(checker: Any, ops: list[str], examples: int, seed_value: int) -> tuple[Any, dict[str, int]]:
     """One Hypothesis search over `ops`: the shrunk (case, verdict) that failed, if any, and how often each op
     appeared in the expressions that passed."""
@@ -665,7 +682,7 @@ def _one_round(checker: Any, ops: list[str], examples: int, seed_value: int) -> 
         suppress_health_check=list(HealthCheck),
         verbosity=Verbosity.quiet,
     )
-    @given(case=checked_dags(ops=ops, limit=50.0))
+    @given(case=checked_dags(ops=ops, limit=50.0, params=_CAMPAIGN_PARAMS))
     def check(case: Checked) -> None:
         try:
             verdict = checker.check(case.expr, case.point)

@@ -13,7 +13,7 @@ from hypothesis.errors import NoSuchExample
 
 from oracles.bugs import Bug, broken_engine
 from oracles.check import Checker
-from property_tests.properties import deep_chain_works, three_ways, twice_is_exactly_double
+from property_tests.properties import deep_chain_works, leaf_backward_works, three_ways, twice_is_exactly_double
 from property_tests.strategies import Checked, checked_dags
 
 __all__ = ["Hunted", "first_failure", "hunt"]
@@ -68,9 +68,9 @@ class Hunted:
 def hunt(bug: Bug, budget: int = 300, shrink: bool = True) -> Hunted | None:
     """Run the properties, cheapest first, against the engine with `bug` planted; None if none fails."""
     engine = broken_engine(bug)
-    problem = deep_chain_works(engine)
+    problem = deep_chain_works(engine) or leaf_backward_works(engine)
     if problem:
-        return Hunted(bug, "the deep-chain test", None, None, problem)
+        return Hunted(bug, "the deep-chain and leaf tests", None, None, problem)
     found = first_failure(lambda case: twice_is_exactly_double(engine, case) is None, budget, shrink)
     if found:
         detail = twice_is_exactly_double(engine, found[1]) or ""

@@ -35,12 +35,16 @@ class LocalRule:
     _value_mp: Callable[..., Any]
     _first_mp: Callable[..., Any]
     _second_mp: Callable[..., Any]
+    # Entries whose SymPy expression is a constant (add's 1s, every second derivative of add and mul): their
+    # float value is exact, so a 0 there needs no mpmath confirmation.
+    _first_fixed: tuple[bool, ...] = ()
+    _second_fixed: tuple[tuple[bool, ...], ...] = ()
 
     def first(self, args: Sequence[float]) -> list[float]:
         """d f / d arg_i for each argument, to nearly full float precision."""
         try:
             out = [float(v) for v in self._first(*args)]
-            if all(_trusted(v) for v in out):
+            if all(fixed or _trusted(v) for v, fixed in zip(out, self._first_fixed, strict=True)):
                 return out
         except (OverflowError, ZeroDivisionError, ValueError):
             pass
@@ -50,7 +54,11 @@ class LocalRule:
         """d2 f / d arg_i d arg_j, to nearly full float precision."""
         try:
             out = [[float(v) for v in row] for row in self._second(*args)]
-            if all(_trusted(v) for row in out for v in row):
+            if all(
+                fixed or _trusted(v)
+                for row, fixed_row in zip(out, self._second_fixed, strict=True)
+                for v, fixed in zip(row, fixed_row, strict=True)
+            ):
                 return out
         except (OverflowError, ZeroDivisionError, ValueError):
             pass
@@ -132,4 +140,6 @@ def local_rule(op_name: str, params: tuple[float, ...] = ()) -> LocalRule:
         _value_mp=sp.lambdify(args, f, modules="mpmath"),
         _first_mp=sp.lambdify(args, first, modules="mpmath"),
         _second_mp=sp.lambdify(args, second, modules="mpmath"),
+        _first_fixed=tuple(not d.free_symbols for d in first),
+        _second_fixed=tuple(tuple(not h.free_symbols for h in row) for row in second),
     )

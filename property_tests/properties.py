@@ -12,7 +12,7 @@ from oracles.engines import EngineAdapter
 from oracles.expr import Apply, Const, Expr, Var, nodes
 from property_tests.strategies import Checked
 
-__all__ = ["DEEP", "deep_chain_works", "three_ways", "twice_is_exactly_double"]
+__all__ = ["DEEP", "deep_chain_works", "leaf_backward_works", "three_ways", "twice_is_exactly_double"]
 
 DEEP = 5_000  # nodes in the chain of `deep_chain_works`: far past any recursion limit
 
@@ -71,4 +71,19 @@ def deep_chain_works(engine: EngineAdapter, depth: int = DEEP) -> str | None:
         return f"{type(e).__name__} on a chain of {depth} nodes: {e}"
     if got != 1.0:
         return f"a chain of {depth} additions: gradient {got!r}, expected 1.0"
+    return None
+
+
+def leaf_backward_works(engine: EngineAdapter) -> str | None:
+    """backward() called on a leaf itself gives it gradient 1, and 2 after a second call."""
+    try:
+        x = engine.make(1.5)
+        engine.backward(x)
+        once = engine.grad(x)
+        engine.backward(x)
+        twice = engine.grad(x)
+    except Exception as e:
+        return f"{type(e).__name__} in backward() on a leaf: {e}"
+    if (once, twice) != (1.0, 2.0):
+        return f"backward() on a leaf: gradient {once!r}, then {twice!r}; expected 1.0, then 2.0"
     return None

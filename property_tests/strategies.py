@@ -23,7 +23,7 @@ is usually one or two ops deep after shrinking.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,10 +174,12 @@ def checked_dags(
     max_ops: int = 40,
     max_vars: int = 4,
     limit: float = LIMIT,
+    params: Mapping[str, Sequence[float]] | None = None,
 ) -> Checked:
     """An expression DAG of `min_ops`..`max_ops` op applications (before adapters) and a point inside every
     op's domain, with no node's value above `limit` in magnitude. See the module docstring for how it is
-    built and how it shrinks."""
+    built and how it shrinks. `params` overrides, per op family, the parameter values drawn (default: the
+    op table's examples)."""
     table = _ops(ops)
     n_vars = draw(st.integers(1, max_vars))
     point = {n: draw(coordinates()) for n in VARIABLES[:n_vars]}
@@ -185,7 +187,8 @@ def checked_dags(
     count = draw(st.integers(min_ops, max_ops))
     for _ in range(count):
         op = draw(st.sampled_from(table))
-        params = tuple(draw(st.sampled_from(p.examples)) for p in op.params)
+        choices = (params or {}).get(op.name)
+        drawn = tuple(draw(st.sampled_from(choices or p.examples)) for p in op.params)
         args = [b.pool[-1]]
         main = 0
         for _ in range(op.arity - 1):
@@ -197,7 +200,7 @@ def checked_dags(
             if draw(st.booleans()):  # the constant or earlier node on the left: `2 - x`, `y * x`
                 args.reverse()
                 main = 1
-        b.pool.append(b.apply(op.name, args, params, main))
+        b.pool.append(b.apply(op.name, args, drawn, main))
     root = b.pool[-1][0]
     if not isinstance(root, Apply):  # every op was skipped: use the first op on the variables
         first = table[0]
