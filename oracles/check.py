@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from oracles.compare import ErrorModel, Verdict, compare
-from oracles.engines import AUTODIFF, EngineAdapter
+from oracles.engines import AUTODIFF, EngineAdapter, EngineRun
 from oracles.expr import Expr, variables
 from oracles.floats import OutsideDomain
 from oracles.referees import Autograd, FiniteDifferences, RefereeResult, Symbolic
@@ -59,16 +59,23 @@ class Checker:
         """Run the engine and every referee at `point` and compare them."""
         point = {k: float(v) for k, v in point.items()}
         self._require_domain(expr, point)
+        return self.judge(expr, point, self.engine.run(expr, point))
+
+    def judge(
+        self, expr: Expr, point: Mapping[str, float], run: EngineRun, engine: EngineAdapter | None = None
+    ) -> Verdict:
+        """Compare what an engine already computed for `expr` at `point` (`run`) with every referee. `engine`
+        (default: this checker's) is what blame re-runs single ops on."""
+        point = {k: float(v) for k, v in point.items()}
         model = self.model(expr, point)
-        run = self.engine.run(expr, point)
         results: list[RefereeResult] = [referee(expr, point) for referee in self.referees]
-        return compare(expr, point, run, results, model, self.engine)
+        return compare(expr, point, run, results, model, engine or self.engine)
 
     def _require_domain(self, expr: Expr, point: Mapping[str, float]) -> None:
-        from oracles.floats import FloatProgram
+        from oracles.floats import evaluate
 
         try:
-            FloatProgram(expr).value(*(point[n] for n in variables(expr)))
+            evaluate(expr, point)
         except KeyError as e:
             raise PointOutsideDomain(f"no value given for {e.args[0]}") from None
         except OutsideDomain as e:

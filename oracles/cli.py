@@ -7,6 +7,7 @@ Exit codes: 0 when every gradient is right, 1 when a defect was found, 2 for bad
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -20,7 +21,12 @@ __all__ = ["main"]
 EXAMPLES = {
     "grad": """examples:
   gradverify grad "tanh(x*y) + log(x)" --at x=0.5,y=2
-  gradverify grad "t = x*y; relu(t - 1) * t" --at x=1.5,y=1 --json result.json""",
+  gradverify grad "t = x*y; relu(t - 1) * t" --at x=1.5,y=1 --json result.json
+  gradverify grad "tanh(x) * y" --at x=0.5,y=2 --plant tanh-one-minus-t --graph blamed.svg""",
+    "demo": """examples:
+  gradverify demo toy                     # micrograd's four samples, MLP(3, [4, 4, 1])
+  gradverify demo moons --out pictures    # writes pictures/moons.png
+  gradverify demo yinyang --check         # referee gradients and AdamW steps against PyTorch""",
     "fuzz": """examples:
   gradverify fuzz                                  # 200 random DAGs, three referees each
   gradverify fuzz --examples 5000 --workers 2 --seed 1 --json campaign.json
@@ -67,6 +73,8 @@ def _grad(args: argparse.Namespace, console: Console) -> int:
     from oracles.expr import ParseError, parse, to_json, variables
     from oracles.report import python_snippet, render_verdict
 
+    if args.graph:
+        _picture_format(args.graph)
     try:
         expr = parse(args.expression)
     except ParseError as e:
@@ -95,6 +103,8 @@ def _grad(args: argparse.Namespace, console: Console) -> int:
     except PointOutsideDomain as e:
         raise UsageError(f"cannot check at this point: {e}") from None
     render_verdict(verdict, console, title=f"{expr}  at  {', '.join(f'{k}={v!r}' for k, v in point.items())}")
+    if args.graph:
+        _draw_graph(expr, point, checker, verdict, args.graph, console)
     if args.python:
         console.print(python_snippet(expr, point), highlight=False, markup=False)
     if args.json:
@@ -113,6 +123,90 @@ def _grad(args: argparse.Namespace, console: Console) -> int:
             },
         )
     return 0 if verdict.ok else 1
+
+
+def _picture_format(path: str) -> str:
+    from autodiff.draw import FORMATS
+
+    fmt = path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    if fmt not in FORMATS:
+        raise UsageError(f"--graph: the file name must end in one of .{', .'.join(FORMATS)}, got {path!r}")
+    return fmt
+
+
+def _draw_graph(expr: Any, point: dict[str, float], checker: Any, verdict: Any, path: str, console: Console) -> None:
+    """Draw the engine's graph of `expr` (values and gradients after backward), the blamed node in red."""
+    from autodiff.draw import GraphvizUnavailable, render, to_text
+    from oracles.expr import Var, nodes
+
+    engine = checker.engine
+    try:
+        built = engine.build(expr, point)
+        root = built[expr.digest]
+        engine.backward(root)
+    except Exception as e:  # the engine under test may raise anything
+        console.print(f"no graph drawn: the engine failed to build it ({type(e).__name__}: {e})", highlight=False)
+        return
+    for node in nodes(expr):
+        if isinstance(node, Var):
+            with contextlib.suppress(AttributeError, TypeError):  # an engine without labels draws unlabelled
+                built[node.digest].label = node.name
+    highlight = []
+    if verdict.blame is not None and not isinstance(built.get(verdict.blame.node.digest), (float, type(None))):
+        highlight.append(built[verdict.blame.node.digest])
+    try:
+        render(root, path, highlight=highlight)
+    except GraphvizUnavailable as e:
+        Console(stderr=True, soft_wrap=True).print(f"[bold yellow]no picture written:[/] {e}", highlight=False)
+        console.print("The graph as text instead:", highlight=False)
+        console.print(to_text(root, highlight), highlight=False, markup=False)
+        return
+    blamed = f", the blamed node ({verdict.blame.text}) in red" if highlight else ""
+    console.print(f"graph drawn to {path}{blamed}", highlight=False)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# demo
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _demo(args: argparse.Namespace, console: Console) -> int:
+    from oracles.demos import DEMOS, CheckFailed, run_demo
+    from oracles.report import render_verdict
+
+    if args.steps is not None and args.steps < 1:
+        raise UsageError(f"--steps must be at least 1, got {args.steps}")
+    if args.check_count < 1:
+        raise UsageError(f"--check-count must be at least 1, got {args.check_count}")
+    demo = DEMOS[args.name]
+    console.print(f"[bold]{demo.name}[/]: {demo.about}", highlight=False)
+    try:
+        result = run_demo(
+            args.name,
+            steps=args.steps,
+            seed=args.seed,
+            out=args.out,
+            check=args.check,
+            check_count=args.check_count,
+            show_progress=console.is_terminal,
+            say=lambda text: console.print(text, highlight=False, markup=False),
+        )
+    except CheckFailed as e:
+        console.print(f"[bold red]check failed:[/] {e}", highlight=False)
+        if e.verdict is not None:
+            render_verdict(e.verdict, console, title=f"{args.name}: loss gradient against PyTorch")
+        return 1
+    for picture in result.pictures:
+        console.print(f"picture: {picture}", highlight=False)
+    if result.checked_steps:
+        console.print(
+            f"checked against PyTorch at steps {', '.join(map(str, result.checked_steps))}: gradients and "
+            "optimizer steps agree",
+            highlight=False,
+        )
+    mark = "[bold green]target met[/]" if result.passed else "[bold red]target missed[/]"
+    console.print(f"{mark}: {result.target}", highlight=False)
+    return 0 if result.passed else 1
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -322,6 +416,11 @@ def build_parser() -> argparse.ArgumentParser:
     grad.add_argument(
         "--plant", metavar="BUG", help="check an engine with this classic bug planted (see `gradverify bugs`)"
     )
+    grad.add_argument(
+        "--graph",
+        metavar="FILE",
+        help="draw the engine's graph (value and grad per node) to FILE (.svg, .png, .pdf), the blamed node in red",
+    )
     grad.set_defaults(handler=_grad)
 
     fuzz = sub.add_parser(
@@ -367,6 +466,27 @@ def build_parser() -> argparse.ArgumentParser:
     bugs.add_argument("--only", metavar="NAMES", help="only these bugs, comma-separated")
     bugs.add_argument("--examples", type=int, default=300, metavar="N", help="examples per property (default 300)")
     bugs.set_defaults(handler=_bugs)
+
+    from oracles.demos import DEMOS
+
+    demo = sub.add_parser(
+        "demo",
+        help="the classic training exercises on this engine, optionally refereed by PyTorch",
+        description="Train on a dataset the project generates and report whether the demo met its target: "
+        + "; ".join(f"{d.name}: {d.about}" for d in DEMOS.values())
+        + ". With --check, gradients and optimizer steps at a few steps are checked against PyTorch.",
+        epilog=EXAMPLES["demo"],
+        formatter_class=formatter,
+    )
+    demo.add_argument("name", choices=list(DEMOS), help="which demo")
+    demo.add_argument("--steps", type=int, metavar="N", help="training steps (epochs for linreg); default per demo")
+    demo.add_argument("--seed", type=int, default=0, metavar="S", help="data and weight seed (default 0)")
+    demo.add_argument("--out", default=".", metavar="DIR", help="where pictures go (default: here)")
+    demo.add_argument("--check", action="store_true", help="check gradients and optimizer steps against PyTorch")
+    demo.add_argument(
+        "--check-count", type=int, default=3, metavar="K", help="how many steps --check referees (default 3)"
+    )
+    demo.set_defaults(handler=_demo)
 
     engine = sub.add_parser(
         "check-engine",

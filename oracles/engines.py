@@ -58,22 +58,28 @@ class EngineAdapter:
         receiver = args[0] if not isinstance(args[0], float) else self.make(args[0])
         return getattr(receiver, name)(*args[1:])
 
+    def build(self, expr: Expr, point: Mapping[str, float]) -> dict[bytes, Any]:
+        """The engine's graph of `expr` at `point` (no backward yet): node digest -> engine value (a float for a
+        constant)."""
+        built: dict[bytes, Any] = {}
+        for node in nodes(expr):
+            if isinstance(node, Var):
+                built[node.digest] = self.make(float(point[node.name]))
+            elif isinstance(node, Const):
+                built[node.digest] = node.value
+            else:
+                assert isinstance(node, Apply)
+                built[node.digest] = self.apply(node, [built[a.digest] for a in node.args])
+        if isinstance(built[expr.digest], float):
+            raise ValueError("the expression is constant: it depends on no variable")
+        return built
+
     def run(self, expr: Expr, point: Mapping[str, float]) -> EngineRun:
         """Build `expr` at `point`, run backward, and read everything back; an exception becomes `error`."""
-        built: dict[bytes, Any] = {}
-        leaves: dict[str, Any] = {}
         try:
-            for node in nodes(expr):
-                if isinstance(node, Var):
-                    leaves[node.name] = built[node.digest] = self.make(float(point[node.name]))
-                elif isinstance(node, Const):
-                    built[node.digest] = node.value
-                else:
-                    assert isinstance(node, Apply)
-                    built[node.digest] = self.apply(node, [built[a.digest] for a in node.args])
+            built = self.build(expr, point)
             root = built[expr.digest]
-            if isinstance(root, float):
-                raise ValueError("the expression is constant: it depends on no variable")
+            leaves = {node.name: built[node.digest] for node in nodes(expr) if isinstance(node, Var)}
             value = float(self.data(root))
             self.backward(root)
             grads = {name: float(self.grad(leaves[name])) for name in variables(expr)}

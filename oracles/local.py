@@ -35,8 +35,7 @@ class LocalRule:
     _value_mp: Callable[..., Any]
     _first_mp: Callable[..., Any]
     _second_mp: Callable[..., Any]
-    # Entries whose SymPy expression is a constant (add's 1s, every second derivative of add and mul): their
-    # float value is exact, so a 0 there needs no mpmath confirmation.
+    # Entries whose float formula cannot round (see _exact_in_floats): a 0 there needs no mpmath confirmation.
     _first_fixed: tuple[bool, ...] = ()
     _second_fixed: tuple[tuple[bool, ...], ...] = ()
 
@@ -110,6 +109,12 @@ def _settled(f: Callable[..., Any], args: Sequence[float]) -> list[Any]:
     return previous
 
 
+def _exact_in_floats(e: Any, args: Sequence[Any]) -> bool:
+    """A derivative formula that floats evaluate exactly: piecewise constant (add's 1, relu's step, mul's second
+    derivatives) or plus or minus one argument (mul's derivative is the other factor)."""
+    return all(sp.diff(e, a) == 0 for a in args) or e in args or -e in args
+
+
 def _trusted(v: float) -> bool:
     # A float formula like 1 - tanh(x)**2 returns 0, or a number with few correct digits, once it saturates;
     # small results are recomputed with mpmath. (Large ones carry no such cancellation.)
@@ -140,6 +145,6 @@ def local_rule(op_name: str, params: tuple[float, ...] = ()) -> LocalRule:
         _value_mp=sp.lambdify(args, f, modules="mpmath"),
         _first_mp=sp.lambdify(args, first, modules="mpmath"),
         _second_mp=sp.lambdify(args, second, modules="mpmath"),
-        _first_fixed=tuple(not d.free_symbols for d in first),
-        _second_fixed=tuple(tuple(not h.free_symbols for h in row) for row in second),
+        _first_fixed=tuple(_exact_in_floats(d, args) for d in first),
+        _second_fixed=tuple(tuple(_exact_in_floats(h, args) for h in row) for row in second),
     )
