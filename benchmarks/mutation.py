@@ -329,7 +329,8 @@ def _equivalent(m: Mutant) -> str | None:
 
 def _row(o: Outcome) -> str:
     examples = "" if o.examples is None else str(o.examples)
-    return f"| {str(o.mutant).replace('|', '/')} | {o.killed_by or 'SURVIVED'} | {examples} |"
+    verdict = o.killed_by or ("equivalent" if _equivalent(o.mutant) else "SURVIVED")
+    return f"| {str(o.mutant).replace('|', '/')} | {verdict} | {examples} |"
 
 
 def report(outcomes: list[Outcome]) -> str:

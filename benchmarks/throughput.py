@@ -29,6 +29,7 @@ class ThroughputResult:
     checks: int = 0
     seconds: float = 0.0
     per_part: dict[str, float] = field(default_factory=dict)  # seconds spent in each part, summed
+    range: tuple[float, float] = (0.0, 0.0)  # the lowest and highest rate over repeated runs
 
     @property
     def rate(self) -> float:

@@ -472,9 +472,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo",
         help="the classic training exercises on this engine, optionally refereed by PyTorch",
-        description="Train on a dataset the project generates and report whether the demo met its target: "
-        + "; ".join(f"{d.name}: {d.about}" for d in DEMOS.values())
-        + ". With --check, gradients and optimizer steps at a few steps are checked against PyTorch.",
+        description="Train on a dataset the project generates and report whether the demo met its target.\n\n"
+        + "\n".join(f"  {d.name:8} {d.about}" for d in DEMOS.values())
+        + "\n\nWith --check, gradients and optimizer steps at a few steps are checked against PyTorch.",
         epilog=EXAMPLES["demo"],
         formatter_class=formatter,
     )
