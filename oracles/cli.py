@@ -162,7 +162,7 @@ def _draw_graph(expr: Any, point: dict[str, float], checker: Any, verdict: Any, 
         console.print(to_text(root, highlight), highlight=False, markup=False)
         return
     blamed = f", the blamed node ({verdict.blame.text}) in red" if highlight else ""
-    console.print(f"graph drawn to {path}{blamed}", highlight=False)
+    console.print(f"graph drawn to {path}{blamed}", highlight=False, soft_wrap=True)  # a path must stay whole
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
             render_verdict(e.verdict, console, title=f"{args.name}: loss gradient against PyTorch")
         return 1
     for picture in result.pictures:
-        console.print(f"picture: {picture}", highlight=False)
+        console.print(f"picture: {picture}", highlight=False, soft_wrap=True)
     if result.checked_steps:
         console.print(
             f"checked against PyTorch at steps {', '.join(map(str, result.checked_steps))}: gradients and "
