@@ -188,5 +188,6 @@ def render(root: Any, path: str | Path, highlight: Iterable[Any] = (), rankdir: 
     except graphviz.CalledProcessError as e:
         stderr = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else str(e.stderr)
         raise RuntimeError(f"Graphviz's `dot` failed on this graph: {stderr.strip()}") from None
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(picture)
     return target

@@ -156,6 +156,8 @@ def _draw_graph(expr: Any, point: dict[str, float], checker: Any, verdict: Any, 
         highlight.append(built[verdict.blame.node.digest])
     try:
         render(root, path, highlight=highlight)
+    except OSError as e:
+        raise UsageError(f"--graph: cannot write {path}: {e}") from None
     except GraphvizUnavailable as e:
         Console(stderr=True, soft_wrap=True).print(f"[bold yellow]no picture written:[/] {e}", highlight=False)
         console.print("The graph as text instead:", highlight=False)
@@ -191,6 +193,8 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
             show_progress=console.is_terminal,
             say=lambda text: console.print(text, highlight=False, markup=False),
         )
+    except OSError as e:  # --out not writable
+        raise UsageError(f"cannot write the demo's picture: {e}") from None
     except CheckFailed as e:
         console.print(f"[bold red]check failed:[/] {e}", highlight=False)
         if e.verdict is not None:

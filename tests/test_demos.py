@@ -179,6 +179,23 @@ def test_cli_grad_graph_bad_suffix(capsys: pytest.CaptureFixture[str]) -> None:
     assert "must end in one of .svg, .png, .pdf" in capsys.readouterr().err
 
 
+def test_cli_grad_graph_unwritable(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    pytest.importorskip("graphviz")
+    if not _has_dot():
+        pytest.skip("Graphviz's dot is not installed (CI installs it)")
+    (tmp_path / "file").write_text("")
+    assert main(["grad", "x*x", "--at", "x=1", "--graph", str(tmp_path / "file" / "g.svg")]) == 2
+    assert "--graph: cannot write" in capsys.readouterr().err
+
+
+def test_render_makes_missing_folders(tmp_path: Path) -> None:
+    pytest.importorskip("graphviz")
+    if not _has_dot():
+        pytest.skip("Graphviz's dot is not installed (CI installs it)")
+    target = render(Value(2.0, label="a") * 3.0, tmp_path / "new" / "g.svg")
+    assert "<svg" in target.read_text()
+
+
 def _has_dot() -> bool:
     import shutil
 
