@@ -11,6 +11,7 @@ node once. Expressions round-trip through JSON and through source text (`to_sour
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import math
 from collections.abc import Iterator, Mapping, Sequence
@@ -178,6 +179,12 @@ def op_of(node: Apply) -> Op:
 
 def nodes(expr: Expr) -> list[Expr]:
     """Each distinct node of `expr` once, every node after its arguments (so `expr` itself is last)."""
+    return list(_nodes(expr))
+
+
+@functools.lru_cache(maxsize=128)
+def _nodes(expr: Expr) -> tuple[Expr, ...]:
+    # Cached: one check walks the same expression in the error model, each referee and the comparison.
     order: list[Expr] = []
     done: set[bytes] = set()
     stack: list[tuple[Expr, bool]] = [(expr, False)]
@@ -193,7 +200,7 @@ def nodes(expr: Expr) -> list[Expr]:
         for arg in reversed(node.args):
             if arg.digest not in done:
                 stack.append((arg, False))
-    return order
+    return tuple(order)
 
 
 def variables(expr: Expr) -> tuple[str, ...]:
