@@ -176,5 +176,6 @@ def _naive(request: tuple[dict[str, object], list[dict[str, float]]]) -> int:
 
 if __name__ == "__main__":
     from oracles.child import serve
+    from oracles.symbolic_server import warm_up
 
-    serve(_naive)
+    serve(_naive, warm_up)

@@ -1,5 +1,7 @@
 """A helper process that can be stopped: requests go down a pipe, replies come back, and a request that takes
-longer than its budget gets the process killed (and a fresh one started for the next request).
+longer than its budget gets the process killed (and a fresh one started at once, so that it warms up while
+the parent carries on). A request's budget counts only the work: the child says when it is ready (its
+imports done) and the parent waits for that first, separately.
 
 Used for SymPy (whose simplification can run for minutes) and for other people's engines (which may hang,
 recurse forever or crash the interpreter). The child is `python -m MODULE ARGS...`, so the parent's
@@ -31,8 +33,9 @@ class ChildDied(Exception):
 class Child:
     """The parent's handle on one helper process running `python -m module *args`."""
 
-    def __init__(self, module: str, args: Sequence[str] = ()) -> None:
-        self.module, self.args = module, list(args)
+    def __init__(self, module: str, args: Sequence[str] = (), startup_seconds: float = 120.0) -> None:
+        self.module, self.args, self.startup_seconds = module, list(args), startup_seconds
+        self._ready = False
         self._process: subprocess.Popen[bytes] | None = None
         self._recv: Connection | None = None
         self._send: Connection | None = None
@@ -51,6 +54,23 @@ class Child:
         os.close(from_child_w)
         self._send = Connection(to_child_w, readable=False)
         self._recv = Connection(from_child_r, writable=False)
+        self._ready = False
+
+    def _await_ready(self) -> None:
+        assert self._recv is not None
+        try:
+            if not self._recv.poll(self.startup_seconds):
+                self.close()
+                raise ChildDied(f"the process did not start within {self.startup_seconds:g} s")
+            hello = self._recv.recv()
+        except (EOFError, OSError):
+            code = self._process.poll() if self._process is not None else None
+            self.close()
+            raise ChildDied(f"the process died while starting (exit status {code})") from None
+        if hello != _READY:
+            self.close()
+            raise ChildDied(f"the process started with {hello!r} instead of its ready signal")
+        self._ready = True
 
     def close(self) -> None:
         if self._process is not None:
@@ -66,12 +86,15 @@ class Child:
         if self._process is None or self._process.poll() is not None:
             self.close()
             self._start()
+        if not self._ready:
+            self._await_ready()
         assert self._send is not None
         assert self._recv is not None
         try:
             self._send.send(message)
             if not self._recv.poll(seconds):
                 self.close()
+                self._start()  # the next request finds a warm process
                 raise TooSlow(f"no answer within {seconds:g} s")
             return self._recv.recv()
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
@@ -83,10 +106,17 @@ class Child:
             raise ChildDied(f"the process died (exit status {code})") from None
 
 
-def serve(handle: Callable[[Any], Any]) -> None:
-    """The child's main loop: `handle` each request and send back what it returns (argv: the two pipe fds)."""
+_READY = "__gradverify_child_ready__"
+
+
+def serve(handle: Callable[[Any], Any], warmup: Callable[[], None] | None = None) -> None:
+    """The child's main loop: run `warmup` (slow imports), say so, then `handle` each request and send back
+    what it returns (argv: the two pipe fds)."""
     requests = Connection(int(sys.argv[1]), writable=False)
     replies = Connection(int(sys.argv[2]), readable=False)
+    if warmup is not None:
+        warmup()
+    replies.send(_READY)
     while True:
         try:
             message = requests.recv()

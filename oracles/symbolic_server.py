@@ -120,5 +120,13 @@ class SymbolicServer:
             return [[mpmath.mpf(t) for t in row] for row in payload]
 
 
+def warm_up() -> None:
+    # Imported before the child says it is ready, so that no request's time budget pays for them.
+    import mpmath  # noqa: F401
+    import sympy  # noqa: F401
+
+    import autodiff.ops  # noqa: F401
+
+
 if __name__ == "__main__":
-    serve(_handle)
+    serve(_handle, warm_up)
