@@ -546,7 +546,8 @@ def check_engine(args: argparse.Namespace, console: Any) -> int:
     api = engine.info["api"]
     console.print(
         f"[bold]{engine.info['where']}[/]: value in .{api['data']}, gradient in .{api['grad']}, "
-        f"reverse mode by .{api['backward']}()" + (", root gradient seeded by hand" if api["seed"] else "")
+        f"reverse mode by .{api['backward']}()" + (", root gradient seeded by hand" if api["seed"] else ""),
+        soft_wrap=True,  # the engine's path stays whole (and copyable)
     )
     no_reflected = [n for n, (left, _) in api["numbers"].items() if not left]
     if no_reflected:
