@@ -111,6 +111,12 @@ class ErrorModel:
             # x - x is exact whatever the error of x, and x * x doubles it.
             same = _groups(node)
             error = sum(abs(sum(d[i] for i in g)) * es[g[0]] for g in same) + own + TINY
+            # The second-order term: where the first derivative vanishes (x ** 2 at x = 0), an input error e
+            # still moves the output by about f'' e**2 / 2. A thorough run found a first-order-only bound of 0
+            # there while the engine's exact input error of 5e-20 gave an output error of 2.4e-39.
+            error += 0.5 * sum(
+                abs(sum(h[i][j] for i in gi for j in gj)) * es[gi[0]] * es[gj[0]] for gi in same for gj in same
+            )
             local_errors = []
             for i in range(op.arity):
                 ed = sum(abs(sum(h[i][j] for j in g)) * es[g[0]] for g in same)

@@ -24,6 +24,17 @@ def test_random_dags_three_ways(case: Checked, checker: Checker) -> None:
     assert not verdict.referee_failures, verdict.referee_failures
 
 
+def test_error_bound_is_second_order_where_the_derivative_vanishes(checker: Checker) -> None:
+    # Found by a 20,000-DAG thorough run on the correct engine: log(tanh(huge)) is 0 in floats and about
+    # -5e-20 exactly, and (0 + x + x) ** 2 at x = 0 has derivative 0, so a first-order bound allowed no
+    # error at all while the exact value is 2.4e-39. The bound must include f'' e**2 / 2.
+    expr = parse(
+        "t1 = sigmoid(x); (log(tanh(exp(exp(-(-((t1 + x + x + x + x) ** 2.0 + x)) + t1) + 1.0))) + x + x) ** 2.0"
+    )
+    verdict = checker.check(expr, {"x": 0.0})
+    assert verdict.ok, verdict.summary()
+
+
 @given(expr=small_trees(), point=st.fixed_dictionaries({n: coordinates() for n in VARIABLES}))
 def test_small_trees_three_ways(expr: Expr, point: dict[str, float], checker: Checker) -> None:
     record(expr)
