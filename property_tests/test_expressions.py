@@ -35,6 +35,14 @@ def test_error_bound_is_second_order_where_the_derivative_vanishes(checker: Chec
     assert verdict.ok, verdict.summary()
 
 
+def test_error_bound_stays_finite_where_a_second_derivative_overflows(checker: Checker) -> None:
+    # Found on the commit that added the second-order term: t2 / sigmoid(-364.5) with t2 = 0 has an f'' of
+    # about 1e316 (overflows), and the bound became NaN; the point must stay checkable (value) or be skipped.
+    expr = parse("t1 = -(x + x); t2 = relu(t1); t3 = t2 + t2; t2 / sigmoid(((t3 + 3.0 + t3) ** 3.0) ** 2.0 / t1) + x")
+    verdict = checker.check(expr, {"x": 1.0})
+    assert verdict.ok, verdict.summary()
+
+
 @given(expr=small_trees(), point=st.fixed_dictionaries({n: coordinates() for n in VARIABLES}))
 def test_small_trees_three_ways(expr: Expr, point: dict[str, float], checker: Checker) -> None:
     record(expr)
