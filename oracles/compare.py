@@ -21,6 +21,7 @@ one while the adjoint it passes to an input does not, and checks that node's op 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ import mpmath
 
 from oracles.engines import EngineAdapter, EngineRun
 from oracles.expr import Apply, Const, Expr, Var, nodes, op_of, to_source, variables
-from oracles.local import local_rule
+from oracles.local import LocalRule, local_rule
 from oracles.referees import RefereeResult
 
 __all__ = ["Blame", "ErrorModel", "Row", "Verdict", "compare"]
@@ -114,17 +115,20 @@ class ErrorModel:
             # The second-order term: where the first derivative vanishes (x ** 2 at x = 0), an input error e
             # still moves the output by about f'' e**2 / 2. A thorough run found a first-order-only bound of 0
             # there while the engine's exact input error of 5e-20 gave an output error of 2.4e-39.
+            # f'' is taken at its largest over the inputs' error box (see _curvature), not at the computed point
+            # alone: where f'' vanishes too (u ** 3 at u = 0) the third-order term is what remains.
             # Skipped where f'' overflows a float: the local errors below are then infinite too, and the model
             # reports the point as ill-conditioned, as it did before this term.
+            value_curv, local_curv = _curvature(rule, op.domains(), xs, es, h, same)
             error += 0.5 * sum(
-                abs(sum(h[i][j] for i in gi for j in gj)) * es[gi[0]] * es[gj[0]]
-                for gi in same
-                for gj in same
-                if all(math.isfinite(h[i][j]) for i in gi for j in gj)
+                value_curv[a][c] * es[gi[0]] * es[gj[0]]
+                for a, gi in enumerate(same)
+                for c, gj in enumerate(same)
+                if math.isfinite(value_curv[a][c])
             )
             local_errors = []
             for i in range(op.arity):
-                ed = sum(abs(sum(h[i][j] for j in g)) * es[g[0]] for g in same)
+                ed = sum(local_curv[i][c] * es[g[0]] for c, g in enumerate(same))
                 ed += KAPPA * U * abs(d[i]) * max(1.0, ulps)
                 if op.arity == 1:
                     # A rule written with the output (tanh' = 1 - out**2) also inherits the output's rounding:
@@ -319,7 +323,9 @@ def compare(
         verdict.rows.extend(_value_rows(ref, engine, model))
         for name in variables(expr):
             verdict.rows.append(_gradient_row(name, ref, engine, model))
-    if not verdict.ok and adapter is not None:
+    # Blame follows wrong gradients through the model's adjoints; a value that alone disagrees gives it nothing
+    # to follow (and a NaN bound once had it blame a correct `add` for "a dropped chain-rule factor").
+    if adapter is not None and any(r.status == "DISAGREES" and r.quantity != "value" for r in verdict.rows):
         verdict.blame = blame(expr, point, engine, model, adapter)
     return verdict
 
@@ -328,6 +334,9 @@ def _value_rows(ref: RefereeResult, engine: EngineRun, model: ErrorModel) -> lis
     if ref.value is None or ref.name == "fd":  # FD's value is the float program's: nothing independent
         return []
     bound = model.value_bound()
+    if not math.isfinite(bound):
+        why = "ill-conditioned here: " + (model.trouble[0] if model.trouble else "the forward error bound overflows")
+        return [Row("value", ref.name, engine.value, ref.value, None, None, why, "skipped")]
     if ref.name == "sympy":
         exact = ref.exact.get("__value__")
         with mpmath.workdps(60):
@@ -491,6 +500,58 @@ def _isolate(node: Apply, model: ErrorModel, adapter: EngineAdapter, dist: int) 
         mine,
         exact,
     )
+
+
+def _curvature(
+    rule: LocalRule,
+    domains: Sequence[Any],
+    xs: list[float],
+    es: list[float],
+    h: list[list[float]],
+    same: list[list[int]],
+) -> tuple[list[list[float]], list[list[float]]]:
+    """|f''| summed over input groups, at its largest over the box the inputs' errors span.
+
+    Taylor's remainder needs max |f''| between the computed and the exact inputs, not |f''| at the computed point:
+    for u ** 3 at a computed u = 0, f' and f'' are both 0 there, and a bound built from them alone is 0 while an
+    input error e moves the result by e**3. A thorough run found exactly that (`log(tanh(27)) ** 3`: the computed
+    log is 0, the exact one -7e-24). f'' is sampled at the computed point and at the box's corners (inputs that
+    are one node move together), which finds the maximum wherever f'' is monotone across the box (or |f''| convex); for
+    the ops here, within the tiny boxes rounding makes, it is. Corners outside an op's domain are left out (the
+    model then reports the point as ill-conditioned anyway), and so are corner values that overflow.
+
+    Returns (value_curv, local_curv): value_curv[a][c] = max |sum of h[i][j], i in group a, j in group c| for the
+    output's second-order term; local_curv[i][c] = max |sum of h[i][j], j in group c| for input i's local
+    derivative (at the computed point even if infinite, so that an overflow is still reported).
+    """
+    n = len(same)
+    value_curv = [[abs(sum(h[i][j] for i in gi for j in gj)) for gj in same] for gi in same]
+    local_curv = [[abs(sum(h[i][j] for j in g)) for g in same] for i in range(len(xs))]
+    moving = [a for a, g in enumerate(same) if es[g[0]] > 0.0]
+    if not moving or rule.constant_curvature:
+        return value_curv, local_curv
+    for signs in itertools.product((-1.0, 1.0), repeat=len(moving)):
+        corner = list(xs)
+        for s, a in zip(signs, moving, strict=True):
+            for i in same[a]:
+                corner[i] = xs[i] + s * es[i]
+        if not all(x in dom for x, dom in zip(corner, domains, strict=True)):
+            continue
+        try:
+            hc = rule.second(corner)
+        except (OverflowError, ZeroDivisionError, ValueError):
+            continue
+        for a in range(n):
+            for c in range(n):
+                v = abs(sum(hc[i][j] for i in same[a] for j in same[c]))
+                if math.isfinite(v) and not v <= value_curv[a][c]:
+                    value_curv[a][c] = v
+        for i in range(len(xs)):
+            for c in range(n):
+                v = abs(sum(hc[i][j] for j in same[c]))
+                if math.isfinite(v) and not v <= local_curv[i][c]:
+                    local_curv[i][c] = v
+    return value_curv, local_curv
 
 
 def _groups(node: Apply) -> list[list[int]]:

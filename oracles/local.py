@@ -38,6 +38,8 @@ class LocalRule:
     # Entries whose float formula cannot round (see _exact_in_floats): a 0 there needs no mpmath confirmation.
     _first_fixed: tuple[bool, ...] = ()
     _second_fixed: tuple[tuple[bool, ...], ...] = ()
+    # Every second derivative is constant (add, mul, relu, x ** 2): the Hessian at one point is the Hessian anywhere.
+    constant_curvature: bool = False
 
     def first(self, args: Sequence[float]) -> list[float]:
         """d f / d arg_i for each argument, to nearly full float precision."""
@@ -147,4 +149,5 @@ def local_rule(op_name: str, params: tuple[float, ...] = ()) -> LocalRule:
         _second_mp=sp.lambdify(args, second, modules="mpmath"),
         _first_fixed=tuple(_exact_in_floats(d, args) for d in first),
         _second_fixed=tuple(tuple(_exact_in_floats(h, args) for h in row) for row in second),
+        constant_curvature=all(sp.diff(h, a) == 0 for row in second for h in row for a in args),
     )

@@ -3,6 +3,7 @@ round trips of the expression format."""
 
 from __future__ import annotations
 
+import mpmath
 from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
@@ -33,6 +34,20 @@ def test_error_bound_is_second_order_where_the_derivative_vanishes(checker: Chec
     )
     verdict = checker.check(expr, {"x": 0.0})
     assert verdict.ok, verdict.summary()
+
+
+def test_error_bound_is_third_order_where_two_derivatives_vanish(checker: Checker) -> None:
+    # Found by a thorough run on the commit above: log(tanh(27)) is 0 in floats and -7e-24 exactly, and u ** 3
+    # at u = 0 has f' = f'' = 0 there; the bound must take f'' over the input's error interval (6 e), which
+    # allows e**3 where the exact value is -3.5e-70 and its derivative 1.2e-67.
+    expr = parse("t1 = x + 3.0; log(tanh(t1 ** t1)) ** 3.0")
+    verdict = checker.check(expr, {"x": 0.0})
+    assert verdict.ok, verdict.summary()
+    # The same at the level of the model, against mpmath's value of the exact result.
+    model = ErrorModel(parse("log(tanh(x)) ** 3.0"), {"x": 27.0})
+    with mpmath.workdps(80):
+        exact = abs(mpmath.log(mpmath.tanh(27)) ** 3)
+    assert 0.0 < exact <= model.value_bound() < 1e-40
 
 
 def test_error_bound_stays_finite_where_a_second_derivative_overflows(checker: Checker) -> None:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oracles.compare import ErrorModel, compare
-from oracles.engines import EngineRun
+from oracles.engines import AUTODIFF, EngineRun
 from oracles.expr import parse
 from oracles.referees import Autograd, FiniteDifferences, RefereeResult, Symbolic
 from property_tests.strategies import Checked, checked_dags
@@ -118,3 +118,40 @@ def test_nan_and_infinity_never_count_as_agreement(engine: float, reference: flo
 def test_a_wrong_gradient_by_one_ulp_of_slack_is_still_caught() -> None:
     assert _verdict_with(2.0, 2.0) == ["ok"]
     assert _verdict_with(2.0 + 1e-9, 2.0) == ["DISAGREES"]
+
+
+def test_blame_follows_wrong_gradients_only() -> None:
+    # A value that alone disagrees gives blame no adjoint to follow: it once blamed a correct `add` for "a
+    # dropped chain-rule factor" there. A wrong gradient still gets its node.
+    expr = parse("x * 2.0 + x")
+    point = {"x": 1.5}
+    model = ErrorModel(expr, point)
+    ref = RefereeResult("torch", value=4.5, grads={"x": 3.0}, errors={"x": 0.0})
+    wrong_value = compare(expr, point, EngineRun(value=4.6, grads={"x": 3.0}), [ref], model, AUTODIFF)
+    assert wrong_value.disagreeing == ["torch"]
+    assert wrong_value.blame is None
+    product = expr.args[0]  # type: ignore[attr-defined]
+    adjoints = {expr.digest: 1.0, product.digest: 1.0}
+    wrong_grad = compare(expr, point, EngineRun(value=4.5, grads={"x": 3.5}, adjoints=adjoints), [ref], model, AUTODIFF)
+    assert wrong_grad.disagreeing == ["torch"]
+    assert wrong_grad.blame is not None
+    assert wrong_grad.blame.text == "x"
+    assert "accumulates" in wrong_grad.blame.explanation
+
+
+def test_a_value_bound_that_overflows_skips_the_value_instead_of_failing_it() -> None:
+    expr = parse("x * 2.0")
+    point = {"x": 1.5}
+    model = ErrorModel(expr, point)
+    # What an overflowing f'' once did to every bound, and what the model then says about the point.
+    for nb in model.bounds.values():
+        nb.error = nb.adjoint_error = math.nan
+    model.trouble.append("x * 2.0: a derivative or bound overflows a float here")
+    ref = RefereeResult("torch", value=3.0, grads={"x": 2.0}, errors={"x": 0.0})
+    engine = EngineRun(value=3.0, grads={"x": 2.0}, adjoints={expr.digest: 1.0})
+    verdict = compare(expr, point, engine, [ref], model, AUTODIFF)
+    (value_row,) = [r for r in verdict.rows if r.quantity == "value"]
+    assert value_row.status == "skipped"
+    assert "overflows" in value_row.why
+    assert verdict.ok
+    assert verdict.blame is None
