@@ -6,8 +6,11 @@ There is no global rtol. The allowed error of each comparison is built from two 
    point (`ErrorModel`). Every op's result is wrong by at most its declared `ulps`; that error flows forward
    through the local derivatives, perturbs each local derivative through the op's second derivatives (and,
    for `tanh' = 1 - out**2`-style rules, through the output's rounding), and then flows backward with the
-   adjoints, plus one rounding per product and per sum. Cancellation shows up on its own: an expression that
-   subtracts nearly equal large numbers gets a large bound, a well-conditioned one a bound of a few ulps.
+   adjoints, plus one rounding per product and per sum. Where a derivative vanishes (x ** 2 at 0, u ** 3 at 0)
+   the first-order terms are 0 and the second-order ones carry the bound, with f'' taken at its largest over
+   the inputs' error box so that a stationary point one order up is covered as well. Cancellation shows up on
+   its own: an expression that subtracts nearly equal large numbers gets a large bound, a well-conditioned one
+   a bound of a few ulps.
 2. The referee's own error estimate: ~0 for SymPy at 30+ digits (the distance between two precisions), the
    Richardson spread plus rounding / step for finite differences, and the same float64 bound for PyTorch.
 
