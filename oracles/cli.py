@@ -265,6 +265,8 @@ def _fuzz(args: argparse.Namespace, console: Console) -> int:
 def _with_progress(console: Console, total: int, what: str, run: Any) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    if not console.is_terminal:
+        return run(_progress_lines(console, total, what))
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -275,6 +277,25 @@ def _with_progress(console: Console, total: int, what: str, run: Any) -> Any:
     ) as progress:
         task = progress.add_task(what, total=total)
         return run(lambda n: progress.advance(task, n))
+
+
+def _progress_lines(console: Console, total: int, what: str, every: float = 60.0) -> Any:
+    """Progress for a log file or CI (no live bar there): a line at each tenth of the work and at least once
+    a minute, so that an hour-long campaign shows it is alive."""
+    import time
+
+    start = last = time.monotonic()
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done, last
+        before, done = done, done + n
+        now = time.monotonic()
+        if done * 10 // total > before * 10 // total or now - last >= every or done == total:
+            last = now
+            console.print(f"{what}: {done}/{total} ({100 * done // total}%), {now - start:.0f} s", highlight=False)
+
+    return tick
 
 
 def _report_campaign(result: Any, args: argparse.Namespace, console: Console, engine: str | None) -> int:

@@ -84,6 +84,8 @@ def test_fuzz_small_campaign(capsys: pytest.CaptureFixture[str], tmp_path: Path)
     )
     assert code == 0
     assert "no defect found" in out
+    # Not a terminal here: plain progress lines instead of a live bar, the last one at the end.
+    assert "checking random expressions three ways: 8/8 (100%)" in out
     data = json.loads(target.read_text())
     assert data["examples"] == 8
     assert data["defects"] == []
