@@ -186,9 +186,11 @@ class ErrorModel:
                 t = nb.adjoint * nb.locals[i]
                 child = b[arg.digest]
                 child.adjoint += t
-                child.adjoint_error += (
-                    abs(nb.locals[i]) * nb.adjoint_error + abs(nb.adjoint) * nb.local_errors[i] + U * abs(t)
-                )
+                # |a l - (a + da)(l + dl)| <= |l| da + |a| dl + da dl. The last term is the whole error where the
+                # computed a and l are both 0 ((u ** 2) ** 2 at a computed u = 0: a = 2 u**2 and l = 2 u); a
+                # thorough run found its omission as a bound of 1.6e-103 on an exact gradient of 1.3e-69.
+                ea, el = nb.adjoint_error, nb.local_errors[i]
+                child.adjoint_error += abs(nb.locals[i]) * ea + abs(nb.adjoint) * el + ea * el + U * abs(t)
                 child.contributions += abs(t)
                 child.uses += 1
 

@@ -50,6 +50,21 @@ def test_error_bound_is_third_order_where_two_derivatives_vanish(checker: Checke
     assert 0.0 < exact <= model.value_bound() < 1e-40
 
 
+def test_adjoint_bound_keeps_the_product_of_two_errors(checker: Checker) -> None:
+    # Found by the 20,000-DAG run on the commit above (shrunk here by hand): log(exp(-40) + 1.0) is 0 in floats,
+    # 4.2e-18 exactly, so in (u ** 2) ** 2 both the adjoint reaching u ** 2 (2 u**2) and its local derivative
+    # (2 u) are 0 as computed: only the product of their two error bounds is left of the gradient's bound.
+    expr = parse("(log(exp(x) + 1.0) ** 2.0) ** 2.0")
+    verdict = checker.check(expr, {"x": -40.0})
+    assert verdict.ok, verdict.summary()
+    model = ErrorModel(expr, {"x": -40.0})
+    with mpmath.workdps(80):
+        x = mpmath.mpf(-40)
+        u = mpmath.log(mpmath.exp(x) + 1)
+        exact = abs(4 * u**3 * mpmath.exp(x) / (mpmath.exp(x) + 1))
+    assert 0.0 < exact <= model.gradient_bound("x") < 1e-50
+
+
 def test_error_bound_stays_finite_where_a_second_derivative_overflows(checker: Checker) -> None:
     # Found on the commit that added the second-order term: t2 / sigmoid(-364.5) with t2 = 0 has an f'' of
     # about 1e316 (overflows), and the bound became NaN; the point must stay checkable (value) or be skipped.
