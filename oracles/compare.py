@@ -517,46 +517,44 @@ def _curvature(
 ) -> tuple[list[list[float]], list[list[float]]]:
     """|f''| summed over input groups, at its largest over the box the inputs' errors span.
 
-    Taylor's remainder needs max |f''| between the computed and the exact inputs, not |f''| at the computed point:
-    for u ** 3 at a computed u = 0, f' and f'' are both 0 there, and a bound built from them alone is 0 while an
-    input error e moves the result by e**3. A thorough run found exactly that (`log(tanh(27)) ** 3`: the computed
-    log is 0, the exact one -7e-24). f'' is sampled at the computed point and at the box's corners (inputs that
-    are one node move together), which finds the maximum wherever f'' is monotone across the box (or |f''| convex); for
-    the ops here, within the tiny boxes rounding makes, it is. Corners outside an op's domain are left out (the
-    model then reports the point as ill-conditioned anyway), and so are corner values that overflow.
+    Taylor's remainder needs max |f''| between the computed and the exact inputs, not |f''| at the computed
+    point: for u ** 3 at a computed u = 0, f' and f'' are both 0 there, and a bound built from them alone is 0
+    while an input error e moves the result by e**3. A thorough run found exactly that (`log(tanh(27)) ** 3`:
+    the computed log is 0, the exact one -7e-24). f'' is sampled at the computed point and at the box's corners
+    (inputs that are one node move together), which finds the maximum wherever f'' is monotone across the box
+    (or |f''| convex); for the ops here, within the tiny boxes rounding makes, it is. Corners outside an op's
+    domain are left out (the model then reports the point as ill-conditioned anyway), and so are corner values
+    that overflow.
 
-    Returns (value_curv, local_curv): value_curv[a][c] = max |sum of h[i][j], i in group a, j in group c| for the
-    output's second-order term; local_curv[i][c] = max |sum of h[i][j], j in group c| for input i's local
+    Returns (value_curv, local_curv): value_curv[a][c] = max |sum of h[i][j], i in group a, j in group c| for
+    the output's second-order term; local_curv[i][c] = max |sum of h[i][j], j in group c| for input i's local
     derivative (at the computed point even if infinite, so that an overflow is still reported).
     """
-    n = len(same)
-    value_curv = [[abs(sum(h[i][j] for i in gi for j in gj)) for gj in same] for gi in same]
-    local_curv = [[abs(sum(h[i][j] for j in g)) for g in same] for i in range(len(xs))]
+
+    def grouped(hm: list[list[float]]) -> list[list[float]]:
+        by_groups = [[abs(sum(hm[i][j] for i in gi for j in gj)) for gj in same] for gi in same]
+        by_input = [[abs(sum(hm[i][j] for j in g)) for g in same] for i in range(len(xs))]
+        return by_groups + by_input  # value_curv's rows, then local_curv's
+
+    rows = grouped(h)
     moving = [a for a, g in enumerate(same) if es[g[0]] > 0.0]
-    if not moving or rule.constant_curvature:
-        return value_curv, local_curv
-    for signs in itertools.product((-1.0, 1.0), repeat=len(moving)):
-        corner = list(xs)
-        for s, a in zip(signs, moving, strict=True):
-            for i in same[a]:
-                corner[i] = xs[i] + s * es[i]
-        if not all(x in dom for x, dom in zip(corner, domains, strict=True)):
-            continue
-        try:
-            hc = rule.second(corner)
-        except (OverflowError, ZeroDivisionError, ValueError):
-            continue
-        for a in range(n):
-            for c in range(n):
-                v = abs(sum(hc[i][j] for i in same[a] for j in same[c]))
-                if math.isfinite(v) and not v <= value_curv[a][c]:
-                    value_curv[a][c] = v
-        for i in range(len(xs)):
-            for c in range(n):
-                v = abs(sum(hc[i][j] for j in same[c]))
-                if math.isfinite(v) and not v <= local_curv[i][c]:
-                    local_curv[i][c] = v
-    return value_curv, local_curv
+    if moving and not rule.constant_curvature:
+        for signs in itertools.product((-1.0, 1.0), repeat=len(moving)):
+            corner = list(xs)
+            for s, a in zip(signs, moving, strict=True):
+                for i in same[a]:
+                    corner[i] = xs[i] + s * es[i]
+            if not all(x in dom for x, dom in zip(corner, domains, strict=True)):
+                continue
+            try:
+                at_corner = grouped(rule.second(corner))
+            except (OverflowError, ZeroDivisionError, ValueError):
+                continue
+            for row, corner_row in zip(rows, at_corner, strict=True):
+                for k, v in enumerate(corner_row):
+                    if math.isfinite(v) and not v <= row[k]:  # `not <=`: a NaN at the point is replaced
+                        row[k] = v
+    return rows[: len(same)], rows[len(same) :]
 
 
 def _groups(node: Apply) -> list[list[int]]:
