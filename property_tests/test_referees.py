@@ -121,16 +121,18 @@ def test_a_wrong_gradient_by_one_ulp_of_slack_is_still_caught() -> None:
 
 
 def test_blame_follows_wrong_gradients_only() -> None:
-    # A value that alone disagrees gives blame no adjoint to follow: it once blamed a correct `add` for "a
-    # dropped chain-rule factor" there. A wrong gradient still gets its node.
+    # A value that alone disagrees gives blame no wrong gradient to follow; run anyway, it read an inner adjoint
+    # the model could not vouch for (once a NaN bound, here a stray 5.0) and blamed a correct `add` for "a
+    # dropped chain-rule factor". A wrong gradient still gets its node.
     expr = parse("x * 2.0 + x")
     point = {"x": 1.5}
     model = ErrorModel(expr, point)
     ref = RefereeResult("torch", value=4.5, grads={"x": 3.0}, errors={"x": 0.0})
-    wrong_value = compare(expr, point, EngineRun(value=4.6, grads={"x": 3.0}), [ref], model, AUTODIFF)
+    product = expr.args[0]  # type: ignore[attr-defined]
+    stray = {expr.digest: 1.0, product.digest: 5.0}
+    wrong_value = compare(expr, point, EngineRun(value=4.6, grads={"x": 3.0}, adjoints=stray), [ref], model, AUTODIFF)
     assert wrong_value.disagreeing == ["torch"]
     assert wrong_value.blame is None
-    product = expr.args[0]  # type: ignore[attr-defined]
     adjoints = {expr.digest: 1.0, product.digest: 1.0}
     wrong_grad = compare(expr, point, EngineRun(value=4.5, grads={"x": 3.5}, adjoints=adjoints), [ref], model, AUTODIFF)
     assert wrong_grad.disagreeing == ["torch"]
