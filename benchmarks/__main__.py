@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
 def _smooth_dags(count: int) -> list[Any]:
     from benchmarks.fd_accuracy import SMOOTH
     from benchmarks.throughput import draw
-    from property_tests.strategies import checked_dags
+    from oracles.strategies import checked_dags
 
     return draw(checked_dags(ops=SMOOTH, max_ops=20), count)
 

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 import mpmath
 
-from oracles.referees import FiniteDifferences, Symbolic
-from property_tests.strategies import Checked
+from oracles.finite import FiniteDifferences
+from oracles.strategies import Checked
+from oracles.symbolic import Symbolic
 
 __all__ = ["FDAccuracy", "fd_accuracy"]
 

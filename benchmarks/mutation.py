@@ -27,12 +27,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample
 
-from oracles.bugs import adapter_for, engine_copy, source_of
+from gradverify.bugs import adapter_for, engine_copy, source_of
+from gradverify.hunt import first_failure
 from oracles.check import Checker
 from oracles.engines import EngineAdapter
 from oracles.expr import Apply, Var
-from oracles.hunt import first_failure
-from property_tests.properties import (
+from oracles.properties import (
     deep_chain_works,
     leaf_backward_works,
     three_ways,
@@ -217,7 +217,7 @@ def _kinks(engine: EngineAdapter) -> str | None:
 def _ops_alone(engine: EngineAdapter, checker: Checker, budget: int) -> tuple[int, str] | None:
     """Each op alone at points in its domain (property_tests/test_ops.py): examples until one fails."""
     from autodiff import OPS
-    from property_tests.strategies import op_points
+    from oracles.strategies import op_points
 
     count = 0
     for op in OPS.values():

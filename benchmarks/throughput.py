@@ -15,7 +15,7 @@ from oracles.check import Checker, PointOutsideDomain
 from oracles.engines import AUTODIFF
 from oracles.expr import nodes, parse, variables
 from oracles.floats import FloatProgram, OutsideDomain
-from property_tests.strategies import Checked, checked_dags
+from oracles.strategies import Checked, checked_dags
 
 __all__ = ["MODES", "ThroughputResult", "draw", "naive_sympy_rate", "sample_dags", "throughput"]
 
@@ -176,6 +176,6 @@ def _naive(request: tuple[dict[str, object], list[dict[str, float]]]) -> int:
 
 if __name__ == "__main__":
     from oracles.child import serve
-    from oracles.symbolic_server import warm_up
+    from oracles.symbolic import warm_up
 
     serve(_naive, warm_up)

@@ -1,5 +1,5 @@
-"""The `gradverify` command line: check one expression, run a campaign, check someone else's engine, and show
-the classic engine bugs being caught.
+"""The `gradverify` command line (`gradverify`, or `python -m gradverify`): check one expression, run a campaign,
+check someone else's engine, show the classic engine bugs being caught, and run the training demos.
 
 Exit codes: 0 when every gradient is right, 1 when a defect was found, 2 for bad input or usage.
 """
@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+
+from gradverify.usage import UsageError, parse_point
 
 __all__ = ["main"]
 
@@ -43,35 +44,15 @@ EXAMPLES = {
 }
 
 
-class UsageError(Exception):
-    """Bad input from the user: reported in one line, exit status 2."""
-
-
-def _parse_point(text: str) -> dict[str, float]:
-    point: dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        name, sep, value = part.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"--at: expected name=value pairs separated by commas, got {part!r}")
-        try:
-            number = float(value)
-        except ValueError:
-            raise UsageError(f"--at: {name.strip()}={value!r} is not a number") from None
-        if not math.isfinite(number):
-            raise UsageError(f"--at: {name.strip()}={value} is not a finite number")
-        point[name.strip()] = number
-    return point
-
-
 # ---------------------------------------------------------------------------------------------------------
 # grad
 # ---------------------------------------------------------------------------------------------------------
 
 
 def _grad(args: argparse.Namespace, console: Console) -> int:
+    from gradverify.report import python_snippet, render_verdict
     from oracles.check import Checker, PointOutsideDomain
     from oracles.expr import ParseError, parse, to_json, variables
-    from oracles.report import python_snippet, render_verdict
 
     if args.graph:
         _picture_format(args.graph)
@@ -81,7 +62,7 @@ def _grad(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(f"cannot read the expression: {e}") from None
     except ValueError as e:  # e.g. a variable named like an op
         raise UsageError(f"cannot read the expression: {e}") from None
-    point = _parse_point(args.at or "")
+    point = parse_point(args.at or "")
     names = variables(expr)
     missing = [n for n in names if n not in point]
     if missing:
@@ -93,7 +74,7 @@ def _grad(args: argparse.Namespace, console: Console) -> int:
         raise UsageError("the expression has no variables: there is no gradient to check")
     checker = Checker()
     if args.plant:
-        from oracles.bugs import BUGS, broken_engine
+        from gradverify.bugs import BUGS, broken_engine
 
         if args.plant not in {b.name for b in BUGS}:
             raise UsageError(f"--plant: unknown bug {args.plant!r}; see gradverify bugs")
@@ -173,8 +154,8 @@ def _draw_graph(expr: Any, point: dict[str, float], checker: Any, verdict: Any, 
 
 
 def _demo(args: argparse.Namespace, console: Console) -> int:
-    from oracles.demos import DEMOS, CheckFailed, run_demo
-    from oracles.report import render_verdict
+    from gradverify.demos import DEMOS, CheckFailed, run_demo
+    from gradverify.report import render_verdict
 
     if args.steps is not None and args.steps < 1:
         raise UsageError(f"--steps must be at least 1, got {args.steps}")
@@ -231,7 +212,7 @@ def _ops_list(text: str | None) -> list[str] | None:
 
 
 def _fuzz(args: argparse.Namespace, console: Console) -> int:
-    from oracles.campaign import default_database, run_campaign
+    from gradverify.fuzz import default_database, run_campaign
 
     if args.examples < 1:
         raise UsageError("--examples must be at least 1")
@@ -239,7 +220,7 @@ def _fuzz(args: argparse.Namespace, console: Console) -> int:
         raise UsageError("--workers must be at least 1")
     ops = _ops_list(args.ops)
     if args.plant:
-        from oracles.bugs import BUGS
+        from gradverify.bugs import BUGS
 
         if args.plant not in {b.name for b in BUGS}:
             raise UsageError(f"--plant: unknown bug {args.plant!r}; see gradverify bugs")
@@ -301,8 +282,8 @@ def _progress_lines(console: Console, total: int, what: str, every: float = 60.0
 def _report_campaign(result: Any, args: argparse.Namespace, console: Console, engine: str | None) -> int:
     from rich.table import Table
 
+    from gradverify.report import REFEREE_TITLES, defect_panel, replay_command
     from oracles.expr import from_json
-    from oracles.report import REFEREE_TITLES, defect_panel, replay_command
 
     table = Table(
         title=f"{result.examples} expressions checked in {result.seconds:.1f} s; largest |error| / allowed per referee",
@@ -364,7 +345,7 @@ def _write_json(path: str, data: Any) -> None:
 def _bugs(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 
-    from oracles.bugs import BUGS
+    from gradverify.bugs import BUGS
 
     chosen = [b for b in BUGS if not args.only or b.name in args.only.split(",")]
     if args.only and len(chosen) != len(args.only.split(",")):
@@ -380,7 +361,7 @@ def _bugs(args: argparse.Namespace, console: Console) -> int:
         console.print(table)
         console.print("run them: gradverify bugs --run")
         return 0
-    from oracles.hunt import hunt
+    from gradverify.hunt import hunt
 
     missed = 0
     for bug in chosen:
@@ -402,7 +383,7 @@ def _bugs(args: argparse.Namespace, console: Console) -> int:
 
 
 def _check_engine(args: argparse.Namespace, console: Console) -> int:
-    from oracles.external import EngineSpecError, check_engine
+    from gradverify.engines.check import EngineSpecError, check_engine
 
     try:
         return check_engine(args, console)
@@ -492,7 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
     bugs.add_argument("--examples", type=int, default=300, metavar="N", help="examples per property (default 300)")
     bugs.set_defaults(handler=_bugs)
 
-    from oracles.demos import DEMOS
+    from gradverify.demos import DEMOS
 
     demo = sub.add_parser(
         "demo",

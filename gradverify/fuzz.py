@@ -81,7 +81,7 @@ class Job:
     ops: tuple[str, ...] | None
     database: str | None
     max_ops: int = 40
-    bug: str | None = None  # plant this bug from oracles.bugs in the engine first (for teaching)
+    bug: str | None = None  # plant this bug from gradverify.bugs in the engine first (for teaching)
 
 
 def _work(job: Job, progress: Any) -> CampaignResult:
@@ -91,10 +91,10 @@ def _work(job: Job, progress: Any) -> CampaignResult:
 
     from oracles.check import Checker
     from oracles.expr import Apply, nodes, to_json
-    from property_tests.strategies import Checked, checked_dags
+    from oracles.strategies import Checked, checked_dags
 
     if job.bug is not None:
-        from oracles.bugs import broken_engine
+        from gradverify.bugs import broken_engine
 
         checker = Checker(engine=broken_engine(job.bug))
     else:

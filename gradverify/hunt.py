@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from hypothesis import Phase, find, settings
 from hypothesis.errors import NoSuchExample
 
-from oracles.bugs import Bug, broken_engine
+from gradverify.bugs import Bug, broken_engine
 from oracles.check import Checker
-from property_tests.properties import deep_chain_works, leaf_backward_works, three_ways, twice_is_exactly_double
-from property_tests.strategies import Checked, checked_dags
+from oracles.properties import deep_chain_works, leaf_backward_works, three_ways, twice_is_exactly_double
+from oracles.strategies import Checked, checked_dags
 
 __all__ = ["Hunted", "first_failure", "hunt"]
 
@@ -58,7 +58,7 @@ class Hunted:
         when = f" after {self.examples} example(s)" if self.examples is not None else ""
         lines = [f"caught by {self.caught_by}{when}"]
         if self.case is not None:
-            from oracles.report import point_text
+            from gradverify.report import point_text
 
             lines.append(f"smallest counterexample: {self.case.expr}   at {point_text(self.case.point)}")
         lines.append(self.detail)

@@ -1,25 +1,17 @@
-"""The comparison policy: the only place where tolerances live.
+"""The float64 error model: how far a correct float64 engine may be from the exact value and gradient.
 
-There is no global rtol. The allowed error of each comparison is built from two parts:
+`ErrorModel` bounds the engine's own float64 error by a running error analysis of the expression at the point.
+Every op's result is wrong by at most its declared `ulps`; that error flows forward through the local
+derivatives, perturbs each local derivative through the op's second derivatives (and, for `tanh' = 1 - out**2`-
+style rules, through the output's rounding), and then flows backward with the adjoints, plus one rounding per
+product and per sum. Where a derivative vanishes (x ** 2 at 0, u ** 3 at 0) the first-order terms are 0 and
+the second-order ones carry the bound, with f'' taken at its largest over the inputs' error box so that a
+stationary point one order up is covered as well. Cancellation shows up on its own: an expression that
+subtracts nearly equal large numbers gets a large bound, a well-conditioned one a bound of a few ulps.
 
-1. The engine's own float64 error, bounded by a first-order running error analysis of the expression at the
-   point (`ErrorModel`). Every op's result is wrong by at most its declared `ulps`; that error flows forward
-   through the local derivatives, perturbs each local derivative through the op's second derivatives (and,
-   for `tanh' = 1 - out**2`-style rules, through the output's rounding), and then flows backward with the
-   adjoints, plus one rounding per product and per sum. Where a derivative vanishes (x ** 2 at 0, u ** 3 at 0)
-   the first-order terms are 0 and the second-order ones carry the bound, with f'' taken at its largest over
-   the inputs' error box so that a stationary point one order up is covered as well. Cancellation shows up on
-   its own: an expression that subtracts nearly equal large numbers gets a large bound, a well-conditioned one
-   a bound of a few ulps.
-2. The referee's own error estimate: ~0 for SymPy at 30+ digits (the distance between two precisions), the
-   Richardson spread plus rounding / step for finite differences, and the same float64 bound for PyTorch.
-
-A comparison passes when |engine - referee| <= allowed; NaN or infinity never passes. Where the first-order
-analysis cannot be trusted (an input within its own error of a domain edge, or a forward value that has
-lost most of its digits) the point is declared ill-conditioned and the gradient is not compared there.
-
-When the engine is wrong, `blame` finds the node: the deepest node whose own adjoint agrees with the exact
-one while the adjoint it passes to an input does not, and checks that node's op in isolation.
+Where the first-order analysis cannot be trusted (an input within its own error of a domain edge, or a forward
+value that has lost most of its digits) the model lists the reason in `trouble`, and `oracles.compare` does not
+compare the gradient there.
 """
 
 from __future__ import annotations
@@ -30,14 +22,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import mpmath
-
-from oracles.engines import EngineAdapter, EngineRun
-from oracles.expr import Apply, Const, Expr, Var, nodes, op_of, to_source, variables
+from oracles.expr import Apply, Const, Expr, Var, nodes, op_of, to_source
 from oracles.local import LocalRule, local_rule
-from oracles.referees import RefereeResult
 
-__all__ = ["Blame", "ErrorModel", "Row", "Verdict", "compare"]
+__all__ = ["KAPPA", "SAFETY", "TINY", "TRUST", "ErrorModel", "NodeBound", "U"]
 
 U = 2.0**-53  # unit roundoff of float64
 TINY = 1e-300  # keeps bounds positive where everything underflows
@@ -70,7 +58,7 @@ class ErrorModel:
 
     `accuracy` overrides, per op name, how accurate the engine's forward is: (ulps, absolute) means an error of
     at most ulps units in the last place of the result plus absolute * 2**-53. By default each op's declared
-    `ulps` and no absolute part; for another engine, what probing it measured (see oracles.external).
+    `ulps` and no absolute part; for another engine, what probing it measured (`gradverify check-engine`).
     `trouble` lists reasons the analysis cannot be trusted at this point.
     """
 
@@ -206,307 +194,6 @@ class ErrorModel:
         return SAFETY * self.bounds[node.digest].adjoint_error + TINY
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Verdict
-# ---------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Row:
-    """One comparison: a quantity ("value" or a variable's name) between the engine and one referee."""
-
-    quantity: str
-    referee: str
-    engine: float | None
-    reference: float | None
-    error: float | None
-    allowed: float | None
-    why: str
-    status: str  # "ok", "DISAGREES" or "skipped"
-
-    @property
-    def ratio(self) -> float:
-        """error / allowed (0 when skipped)."""
-        if self.error is None or self.allowed is None or self.status == "skipped":
-            return 0.0
-        if not math.isfinite(self.error):
-            return math.inf
-        return self.error / self.allowed if self.allowed > 0 else (math.inf if self.error > 0 else 0.0)
-
-
-@dataclass
-class Blame:
-    """The node to blame for a wrong gradient, and what was found there."""
-
-    node: Expr
-    text: str  # the node as source (subexpressions bound as in `to_source`)
-    op: str
-    depth: int  # ops between this node and the root
-    explanation: str
-    engine_local: list[float] | str | None = None
-    exact_local: list[float] | None = None
-
-
-@dataclass
-class Verdict:
-    """Everything one check found at one point."""
-
-    expr: Expr
-    point: dict[str, float]
-    engine: EngineRun
-    rows: list[Row] = field(default_factory=list)
-    blame: Blame | None = None
-    notes: list[str] = field(default_factory=list)
-    referee_failures: list[str] = field(default_factory=list)
-    ill_conditioned: list[str] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        """The engine ran and no referee disagrees with it."""
-        return not self.engine.failed and not any(r.status == "DISAGREES" for r in self.rows)
-
-    @property
-    def disagreeing(self) -> list[str]:
-        """The referees that disagree with the engine, in order."""
-        return list(dict.fromkeys(r.referee for r in self.rows if r.status == "DISAGREES"))
-
-    def worst_ratio(self, referee: str) -> float:
-        ratios = [r.ratio for r in self.rows if r.referee == referee and r.status != "skipped"]
-        return max(ratios, default=0.0)
-
-    def summary(self) -> str:
-        """A few lines for a person: what disagrees, by how much, and where."""
-        where = ", ".join(f"{k}={v!r}" for k, v in self.point.items())
-        if self.engine.failed:
-            return f"{self.expr} at {where}: the engine raised {self.engine.error}"
-        if self.ok:
-            return f"{self.expr} at {where}: all referees agree"
-        lines = [f"{self.expr} at {where}:"]
-        for r in self.rows:
-            if r.status == "DISAGREES":
-                lines.append(
-                    f"  d/d{r.quantity} engine {r.engine!r} vs {r.referee} {r.reference!r}: "
-                    f"error {_g(r.error)} > allowed {_g(r.allowed)}"
-                    if r.quantity != "value"
-                    else f"  value: engine {r.engine!r} vs {r.referee} {r.reference!r}"
-                )
-        if self.blame:
-            lines.append(f"  blame: {self.blame.text} ({self.blame.op}): {self.blame.explanation}")
-        return "\n".join(lines)
-
-
-def _g(x: float | None) -> str:
-    return "-" if x is None else f"{x:.3g}"
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Comparing
-# ---------------------------------------------------------------------------------------------------------
-
-
-def compare(
-    expr: Expr,
-    point: Mapping[str, float],
-    engine: EngineRun,
-    referees: Sequence[RefereeResult],
-    model: ErrorModel,
-    adapter: EngineAdapter | None = None,
-) -> Verdict:
-    """Judge the engine's run against each referee under the error model; find the node to blame."""
-    verdict = Verdict(expr, dict(point), engine)
-    verdict.ill_conditioned = list(model.trouble)
-    for ref in referees:
-        if ref.failure:
-            verdict.referee_failures.append(f"{ref.name}: {ref.failure}")
-        verdict.seconds[ref.name] = ref.seconds
-    if engine.failed:
-        if adapter is not None:
-            verdict.blame = _blame_crash(expr, model, adapter)
-        return verdict
-    for ref in referees:
-        verdict.rows.extend(_value_rows(ref, engine, model))
-        for name in variables(expr):
-            verdict.rows.append(_gradient_row(name, ref, engine, model))
-    # Blame follows wrong gradients through the model's adjoints; a value that alone disagrees gives it nothing
-    # to follow (and a NaN bound once had it blame a correct `add` for "a dropped chain-rule factor").
-    if adapter is not None and any(r.status == "DISAGREES" and r.quantity != "value" for r in verdict.rows):
-        verdict.blame = blame(expr, point, engine, model, adapter)
-    return verdict
-
-
-def _value_rows(ref: RefereeResult, engine: EngineRun, model: ErrorModel) -> list[Row]:
-    if ref.value is None or ref.name == "fd":  # FD's value is the float program's: nothing independent
-        return []
-    bound = model.value_bound()
-    if not math.isfinite(bound):
-        why = "ill-conditioned here: " + (model.trouble[0] if model.trouble else "the forward error bound overflows")
-        return [Row("value", ref.name, engine.value, ref.value, None, None, why, "skipped")]
-    if ref.name == "sympy":
-        exact = ref.exact.get("__value__")
-        with mpmath.workdps(60):
-            error = float(abs(mpmath.mpf(engine.value) - exact)) if exact is not None else math.inf
-        allowed = bound + abs(ref.value) * 1e-25 + TINY
-        why = f"float64 forward bound {_g(bound)}"
-    else:
-        error = abs(engine.value - ref.value) if engine.value is not None else math.inf
-        allowed = 2 * bound + TINY
-        why = f"twice the float64 forward bound {_g(bound)}"
-    status = _status(engine.value, ref.value, error, allowed)
-    return [Row("value", ref.name, engine.value, ref.value, error, allowed, why, status)]
-
-
-def _gradient_row(name: str, ref: RefereeResult, engine: EngineRun, model: ErrorModel) -> Row:
-    g = engine.grads.get(name)
-    reference = ref.grads.get(name)
-    if reference is None:
-        reason = ref.skipped.get(name, "no value")
-        return Row(name, ref.name, g, None, None, None, reason, "skipped")
-    if model.trouble:
-        return Row(name, ref.name, g, reference, None, None, "ill-conditioned here: " + model.trouble[0], "skipped")
-    bound = model.gradient_bound(name)
-    if ref.name == "sympy":
-        exact = ref.exact[name]
-        with mpmath.workdps(60):
-            error = float(abs(mpmath.mpf(g) - exact)) if g is not None and math.isfinite(g) else math.inf
-        own = ref.errors.get(name, 0.0)
-        allowed = bound + own
-        why = f"float64 bound {_g(bound)} + symbolic {_g(own)}"
-    elif ref.name == "fd":
-        trunc = SAFETY * ref.errors.get(name, 0.0)
-        # Each f on the stencil is off by at least its own rounding, and by as much as the model says f is.
-        f_error = max(model.value_bound(), 2 * U * ref.scales.get(name, 0.0))
-        rounding = SAFETY * ref.weights.get(name, 0.0) * f_error
-        allowed = bound + trunc + rounding + TINY
-        error = abs(g - reference) if g is not None else math.inf
-        why = f"float64 bound {_g(bound)} + FD truncation {_g(trunc)} + FD rounding {_g(rounding)}"
-    else:
-        allowed = 2 * bound
-        error = abs(g - reference) if g is not None else math.inf
-        why = f"twice the float64 bound {_g(bound)} (both in float64)"
-    return Row(name, ref.name, g, reference, error, allowed, why, _status(g, reference, error, allowed))
-
-
-def _status(engine: float | None, reference: float | None, error: float, allowed: float) -> str:
-    finite = engine is not None and reference is not None and math.isfinite(engine) and math.isfinite(reference)
-    return "ok" if finite and math.isfinite(error) and error <= allowed else "DISAGREES"
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Blame
-# ---------------------------------------------------------------------------------------------------------
-
-
-def blame(
-    expr: Expr, point: Mapping[str, float], engine: EngineRun, model: ErrorModel, adapter: EngineAdapter
-) -> Blame | None:
-    """Where a wrong gradient starts: the deepest node whose adjoint is wrong although every node using it
-    passes it the right adjoint... or rather, a user that passes the wrong one.
-
-    Adjoints are judged against the model (exact up to its bounds). For the node found, each user's op is
-    re-run in isolation at the same inputs: a wrong local derivative is blamed on that user; if every user is
-    right in isolation, the fault is in how backward() combines them (accumulation, or the incoming gradient
-    not being multiplied in). Without inner adjoints, every op is tested in isolation and the deepest wrong one
-    is blamed.
-    """
-    order = nodes(expr)
-    distance = _distance_from_root(expr, order)
-    users: dict[bytes, list[Apply]] = {}
-    for node in order:
-        if isinstance(node, Apply):
-            for a in node.args:
-                users.setdefault(a.digest, []).append(node)
-
-    def agrees(node: Expr) -> bool | None:
-        mine = engine.grads.get(node.name) if isinstance(node, Var) else engine.adjoints.get(node.digest)
-        if mine is None or isinstance(node, Const):
-            return None
-        nb = model.bounds[node.digest]
-        return math.isfinite(mine) and abs(mine - nb.adjoint) <= 2 * model.adjoint_bound(node)
-
-    if not engine.adjoints:
-        ops = sorted((n for n in order if isinstance(n, Apply)), key=lambda n: -distance[n.digest])
-        for node in ops:
-            found = _isolate(node, model, adapter, distance[node.digest])
-            if found.explanation.startswith(("its local derivative is wrong", "the op fails")):
-                return found
-        return None
-    if agrees(expr) is False:
-        return Blame(expr, to_source(expr), getattr(expr, "op", "leaf"), 0, "backward() does not seed the root with 1")
-    suspects = [n for n in order if agrees(n) is False and all(agrees(u) is not False for u in users.get(n.digest, []))]
-    for node in sorted(suspects, key=lambda n: -distance[n.digest]):
-        its_users = list({u.digest: u for u in users.get(node.digest, [])}.values())
-        for user in its_users:
-            found = _isolate(user, model, adapter, distance[user.digest])
-            if found.explanation.startswith(("its local derivative is wrong", "the op fails")):
-                return found
-        uses = len(users.get(node.digest, []))
-        name = getattr(node, "op", "input variable")
-        if uses > 1:
-            return Blame(
-                node,
-                to_source(node),
-                name,
-                distance[node.digest],
-                f"it is used {uses} times and each use passes back the right gradient, but its gradient is not "
-                "their sum: look at how backward() accumulates gradients (+= rather than =)",
-            )
-        user = its_users[0]
-        return Blame(
-            user,
-            to_source(user),
-            user.op,
-            distance[user.digest],
-            "its local derivative is right in isolation (where the incoming gradient is 1), but the gradient it "
-            "passes to its input is not the incoming gradient times that local derivative: a dropped chain-rule "
-            "factor?",
-        )
-    return None
-
-
-def _blame_crash(expr: Expr, model: ErrorModel, adapter: EngineAdapter) -> Blame | None:
-    """The deepest op that raises when run alone at its inputs here, for an engine that crashed."""
-    order = nodes(expr)
-    distance = _distance_from_root(expr, order)
-    for node in sorted((n for n in order if isinstance(n, Apply)), key=lambda n: -distance[n.digest]):
-        found = _isolate(node, model, adapter, distance[node.digest])
-        if found.explanation.startswith("the op fails"):
-            return found
-    return None
-
-
-def _isolate(node: Apply, model: ErrorModel, adapter: EngineAdapter, dist: int) -> Blame:
-    xs = [model.bounds[a.digest].value for a in node.args]
-    exact = [float(v) for v in local_rule(node.op, node.params).first_exact(xs)]
-    mine = adapter.local_derivatives(node.op, node.params, xs)
-    text = to_source(node)
-    if isinstance(mine, str):
-        return Blame(node, text, node.op, dist, f"the op fails in isolation: {mine}", mine, exact)
-    # The same error model, on the op alone with exact inputs, says how far a correct engine may be off.
-    names = [f"a{i}" for i in range(len(xs))]
-    alone = Apply(node.op, tuple(Var(n) for n in names), node.params)
-    local_errors = (
-        ErrorModel(alone, dict(zip(names, xs, strict=True)), model.accuracy).bounds[alone.digest].local_errors
-    )
-    wrong = [
-        i for i, (m, e) in enumerate(zip(mine, exact, strict=True)) if not abs(m - e) <= SAFETY * local_errors[i] + TINY
-    ]
-    if wrong:
-        args = ", ".join(f"{x!r}" for x in xs)
-        which = " and ".join(f"d/d(input {i + 1}) = {mine[i]!r}, exactly {exact[i]!r}" for i in wrong)
-        return Blame(node, text, node.op, dist, f"its local derivative is wrong at ({args}): {which}", mine, exact)
-    return Blame(
-        node,
-        text,
-        node.op,
-        dist,
-        "its local derivative is right in isolation, but the adjoint it passes to its inputs is not: "
-        "look at how backward() accumulates gradients (+= rather than =) and orders the nodes",
-        mine,
-        exact,
-    )
-
-
 def _curvature(
     rule: LocalRule,
     domains: Sequence[Any],
@@ -563,12 +250,3 @@ def _groups(node: Apply) -> list[list[int]]:
     for i, a in enumerate(node.args):
         groups.setdefault(a.digest, []).append(i)
     return list(groups.values())
-
-
-def _distance_from_root(expr: Expr, order: Sequence[Expr]) -> dict[bytes, int]:
-    dist = {expr.digest: 0}
-    for node in reversed(order):
-        if isinstance(node, Apply) and node.digest in dist:
-            for a in node.args:
-                dist[a.digest] = max(dist.get(a.digest, 0), dist[node.digest] + 1)
-    return dist

@@ -6,11 +6,15 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from oracles.compare import ErrorModel, Verdict, compare
+from oracles.autograd import Autograd
+from oracles.bounds import ErrorModel
+from oracles.compare import Verdict, compare
 from oracles.engines import AUTODIFF, EngineAdapter, EngineRun
 from oracles.expr import Expr, variables
+from oracles.finite import FiniteDifferences
 from oracles.floats import OutsideDomain
-from oracles.referees import Autograd, FiniteDifferences, RefereeResult, Symbolic
+from oracles.referee import RefereeResult
+from oracles.symbolic import Symbolic
 
 __all__ = ["Checker", "PointOutsideDomain"]
 

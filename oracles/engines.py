@@ -3,7 +3,7 @@
 `EngineAdapter` builds an expression out of an engine's values with the engine's own operators and methods
 (`a * b`, `2 - a`, `a.tanh()`), calls `backward()`, and reads the value, the gradient of every variable and,
 where the engine keeps them, the adjoints of inner nodes. `AUTODIFF` adapts this project's engine; adapters for
-other people's engines are built the same way (see `oracles.external`).
+other people's engines are built the same way (`gradverify check-engine` builds one for someone else's engine).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from oracles.check import Checker
 from oracles.compare import Verdict
 from oracles.engines import EngineAdapter
 from oracles.expr import Apply, Const, Expr, Var, nodes
-from property_tests.strategies import Checked
+from oracles.strategies import Checked
 
 __all__ = ["DEEP", "deep_chain_works", "leaf_backward_works", "three_ways", "twice_is_exactly_double"]
 

@@ -7,13 +7,13 @@ import mpmath
 from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
+from oracles.bounds import ErrorModel
 from oracles.check import Checker, PointOutsideDomain
-from oracles.compare import ErrorModel
 from oracles.engines import AUTODIFF
 from oracles.expr import Apply, Const, Expr, from_json, nodes, parse, to_json, to_source, variables
+from oracles.properties import deep_chain_works, three_ways, twice_is_exactly_double
+from oracles.strategies import VARIABLES, Checked, checked_dags, coordinates, record, small_trees
 from property_tests.profiles import scaled
-from property_tests.properties import deep_chain_works, three_ways, twice_is_exactly_double
-from property_tests.strategies import VARIABLES, Checked, checked_dags, coordinates, record, small_trees
 
 
 @settings(max_examples=scaled(150))

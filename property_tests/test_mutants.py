@@ -1,6 +1,6 @@
 """Test the tests: plant each classic bug in a copy of the engine and check that the suite catches it.
 
-The suite here is the same properties the other tests assert on the real engine (property_tests/properties.py):
+The suite here is the same properties the other tests assert on the real engine (oracles/properties.py):
 random DAGs three ways, two backward() calls giving exactly twice one, and a deep chain. For each bug the
 test reports which property caught it and after how many generated examples (pytest's summary lists them).
 """
@@ -11,11 +11,11 @@ from collections.abc import Callable
 
 import pytest
 
-from oracles.bugs import BUGS, Bug
+from gradverify.bugs import BUGS, Bug
+from gradverify.hunt import first_failure, hunt
 from oracles.check import Checker
 from oracles.engines import AUTODIFF
-from oracles.hunt import first_failure, hunt
-from property_tests.properties import deep_chain_works, three_ways, twice_is_exactly_double
+from oracles.properties import deep_chain_works, three_ways, twice_is_exactly_double
 
 BUDGET = 300  # examples per property before a bug counts as missed
 

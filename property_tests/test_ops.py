@@ -17,7 +17,7 @@ from oracles.check import Checker
 from oracles.engines import AUTODIFF
 from oracles.expr import Apply, Var
 from oracles.local import local_rule
-from property_tests.strategies import op_points
+from oracles.strategies import op_points
 
 CASES = [
     (op, values)

@@ -10,11 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oracles.compare import ErrorModel, compare
+from oracles.autograd import Autograd
+from oracles.bounds import ErrorModel
+from oracles.compare import compare
 from oracles.engines import AUTODIFF, EngineRun
 from oracles.expr import parse
-from oracles.referees import Autograd, FiniteDifferences, RefereeResult, Symbolic
-from property_tests.strategies import Checked, checked_dags
+from oracles.finite import FiniteDifferences
+from oracles.referee import RefereeResult
+from oracles.strategies import Checked, checked_dags
+from oracles.symbolic import Symbolic
 
 # (expression, variable, its derivative written out by hand in mpmath, a range of points)
 CLOSED_FORMS = [

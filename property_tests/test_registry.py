@@ -19,7 +19,7 @@ from autodiff import OPS, Value
 from autodiff.ops import Domain, Op
 from oracles.expr import Apply, nodes
 from oracles.local import local_rule
-from property_tests.strategies import checked_dags, op_points, small_trees
+from oracles.strategies import checked_dags, op_points, small_trees
 
 OP_IDS = list(OPS)
 

@@ -9,7 +9,7 @@ import time
 from hypothesis import given, settings
 
 from oracles.expr import Apply, Expr, depth, nodes, use_counts
-from property_tests.strategies import Checked, checked_dags, small_trees
+from oracles.strategies import Checked, checked_dags, small_trees
 
 SAMPLES = 300
 

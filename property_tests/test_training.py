@@ -13,8 +13,8 @@ from autodiff import Value
 from autodiff.losses import cross_entropy, mse
 from autodiff.nn import ACTIVATIONS, MLP
 from autodiff.optim import SGD, AdamW
+from oracles.bounds import U
 from oracles.check import Checker
-from oracles.compare import U
 from oracles.expr import variables
 from oracles.trace import trace
 from property_tests.profiles import scaled

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from oracles.cli import main
+from gradverify.cli import main
 
 ENGINES = Path(__file__).parent / "engines"
 
@@ -219,7 +219,7 @@ def test_check_engine_usage_errors(capsys: pytest.CaptureFixture[str], spec: str
 @pytest.mark.parametrize("command", ["grad", "fuzz", "bugs", "check-engine"])
 def test_help_explains_every_flag_with_an_example(command: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "oracles.cli", command, "--help"],
+        [sys.executable, "-m", "gradverify", command, "--help"],
         capture_output=True,
         text=True,
         check=True,

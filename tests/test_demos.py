@@ -13,9 +13,9 @@ from autodiff import Value, datasets
 from autodiff.draw import GraphvizUnavailable, dot_source, render, to_text
 from autodiff.nn import MLP
 from autodiff.optim import SGD, AdamW
-from oracles.bugs import broken_engine
-from oracles.cli import main
-from oracles.demos import CheckFailed, StepReferee, check_steps, run_demo
+from gradverify.bugs import broken_engine
+from gradverify.cli import main
+from gradverify.demos import CheckFailed, StepReferee, check_steps, run_demo
 
 QUIET = {"say": lambda text: None}
 

@@ -1,6 +1,6 @@
 """`gradverify check-engine`: the suite pointed at someone else's micrograd-style engine.
 
-The foreign engine runs in a child process (`python -m oracles.external SPEC`): it may hang, recurse forever
+The foreign engine runs in a child process (`python -m gradverify.engines.check SPEC`): it may hang, recurse forever
 or crash the interpreter, and the parent only sees a late answer (reported as too slow) or a dead child
 (reported as a crash), then starts a fresh child and goes on. In the child the engine is loaded from a file or
 a module and its API is detected (class, value and gradient attributes, backward method, whether the root's
@@ -245,12 +245,12 @@ def _handle(request: tuple[Any, ...]) -> Any:
             return ("ok", (value, [adapter.grad(leaf) for leaf in leaves]))
         if kind == "double":
             expr_json, point = rest
-            from property_tests.properties import twice_is_exactly_double
-            from property_tests.strategies import Checked
+            from oracles.properties import twice_is_exactly_double
+            from oracles.strategies import Checked
 
             return ("ok", twice_is_exactly_double(adapter, Checked(from_json(expr_json), point)))
         if kind == "deep":
-            from property_tests.properties import deep_chain_works
+            from oracles.properties import deep_chain_works
 
             return ("ok", deep_chain_works(adapter, rest[0]))
         return ("error", f"unknown request {kind!r}")
@@ -274,7 +274,7 @@ class RemoteEngine(EngineAdapter):
 
     def __init__(self, spec: str, overrides: Mapping[str, Any], timeout: float) -> None:
         self.spec, self.overrides, self.timeout = spec, dict(overrides), timeout
-        self.child = Child("oracles.external")
+        self.child = Child("gradverify.engines.check")
         self.too_slow: list[str] = []
         self.info = self._load()
         super().__init__(
@@ -638,7 +638,7 @@ def _campaign(
         if failure is None:
             return
         case, verdict = failure
-        from oracles.report import point_text, replay_command
+        from gradverify.report import point_text, replay_command
 
         # An op is to blame only if it is wrong on its own; a fault in accumulation belongs to the engine.
         on_its_own = verdict.blame is not None and verdict.blame.explanation.startswith(
@@ -668,7 +668,7 @@ def _one_round(checker: Any, ops: list[str], examples: int, seed_value: int) -> 
 
     from oracles.check import PointOutsideDomain
     from oracles.expr import nodes
-    from property_tests.strategies import Checked, checked_dags
+    from oracles.strategies import Checked, checked_dags
 
     failure: list[Any] = []
     counted: dict[str, int] = {}
@@ -702,10 +702,10 @@ def _one_round(checker: Any, ops: list[str], examples: int, seed_value: int) -> 
 
 
 def _replay(engine: RemoteEngine, args: argparse.Namespace, console: Any) -> int:
+    from gradverify.report import render_verdict
+    from gradverify.usage import UsageError, parse_point
     from oracles.check import Checker, PointOutsideDomain
-    from oracles.cli import UsageError, _parse_point
     from oracles.expr import ParseError, parse
-    from oracles.report import render_verdict
 
     if not args.at:
         raise UsageError("--replay needs --at")
@@ -714,7 +714,7 @@ def _replay(engine: RemoteEngine, args: argparse.Namespace, console: Any) -> int
     except (ParseError, ValueError) as e:
         raise UsageError(f"cannot read the expression: {e}") from None
     try:
-        verdict = Checker(engine=engine).check(expr, _parse_point(args.at))
+        verdict = Checker(engine=engine).check(expr, parse_point(args.at))
     except PointOutsideDomain as e:
         raise UsageError(f"cannot check at this point: {e}") from None
     verdict.notes.insert(0, engine.info["where"])
