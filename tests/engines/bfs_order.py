@@ -1,7 +1,7 @@
 """backward() walks the graph breadth-first from the root (a deque and a `seen` set) and runs each node's
 _backward in BFS order. That is a valid order for trees and for diamonds whose paths have equal length, but
-not for uneven ones: in `t = x * y; u = tanh(tanh(t)); u + t`, t is reached at depth 1 and processed before
-the gradient arriving through the two tanh nodes. Every node runs once; local derivatives are right."""
+not for uneven ones: in `t = x * y; u = tanh(tanh(2 * t)); u + t` (or `t + u`), t is reached at depth 1 and
+processed before the gradient arriving through the two tanh nodes. Every node runs once; local derivatives are right."""
 
 import math
 from collections import deque

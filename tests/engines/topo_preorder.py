@@ -1,8 +1,9 @@
 """The student's build_topo appends a node *before* visiting its children (pre-order), with a visited list,
 and then walks that list from the front. Every node is visited once and chains are right, but on a diamond
 a shared node can run its _backward before all its consumers have added to its gradient: in
-`t = x * y; tanh(tanh(t)) + t`, t runs right after the root's right branch and misses the gradient that
-arrives later through the tanh chain. The ops' local derivatives are right."""
+`t = x * y; t + tanh(tanh(2 * t))`, t is listed (and run) right after the root and misses the gradient that
+arrives later through the tanh chain (written the other way round, `tanh(tanh(2 * t)) + t`, it happens to be
+right). The ops' local derivatives are right."""
 
 import math
 
