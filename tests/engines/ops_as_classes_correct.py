@@ -12,7 +12,7 @@ class Value:
         self.grad = 0.0
         self.inputs = inputs
 
-    def local_grads(self):
+    def local_grads(self):  # a leaf
         return ()
 
     @staticmethod
@@ -81,8 +81,7 @@ class Add(Value):
     def __init__(self, a, b):
         super().__init__(a.data + b.data, (a, b))
 
-    def local_grads(self):
-        return (1.0, 1.0)
+    def local_grads(self): return (1.0, 1.0)  # noqa: E704
 
 
 class Mul(Value):
@@ -107,8 +106,7 @@ class Neg(Value):
     def __init__(self, a):
         super().__init__(-a.data, (a,))
 
-    def local_grads(self):
-        return (-1.0,)
+    def local_grads(self): return (-1.0,)  # noqa: E704
 
 
 class Pow(Value):
@@ -124,8 +122,7 @@ class Tanh(Value):
     def __init__(self, a):
         super().__init__(math.tanh(a.data), (a,))
 
-    def local_grads(self):
-        return (1 - self.data**2,)
+    def local_grads(self): return (1 - self.data**2,)  # noqa: E704
 
 
 class Relu(Value):
@@ -140,8 +137,7 @@ class Exp(Value):
     def __init__(self, a):
         super().__init__(math.exp(a.data), (a,))
 
-    def local_grads(self):
-        return (self.data,)
+    def local_grads(self): return (self.data,)  # noqa: E704
 
 
 class Log(Value):
