@@ -496,32 +496,51 @@ def build_parser() -> argparse.ArgumentParser:
 
     engine = sub.add_parser(
         "check-engine",
-        help="run the campaign against someone else's micrograd-style engine",
-        description="Loads an engine from a file or module, adapts to its API (class name, data/value, grad, "
-        "backward/backprop, missing ops), and checks every op and random expressions in a separate process "
-        "with a timeout. Reports per op: correct, wrong gradient, wrong value, crash, missing, too slow; and "
-        "engine-level findings.",
+        help="check someone else's micrograd-style engine, op by op",
+        description="Loads an engine from a file or module in a separate process, adapts to its API (class name, "
+        "data/value, grad as attribute or method, backward/backprop, leaves that must opt in), and checks every op "
+        "alone and in small contexts, every form with a number on either side, how backward() walks shared nodes, "
+        "and random expressions. Reports per op: correct, wrong value, wrong gradient, crash, returns None, returns "
+        "a plain number, gradient is not a number, overwrites its input's gradient, ignores the incoming gradient, "
+        "too slow, missing, unsupported; and engine-level findings (see README).",
         epilog=EXAMPLES["check-engine"],
         formatter_class=formatter,
     )
     engine.add_argument("engine", metavar="PATH_OR_MODULE[:CLASS]", help="e.g. my_engine.py or micrograd.engine:Value")
-    engine.add_argument("--examples", type=int, default=100, metavar="N", help="random expressions (default 100)")
-    engine.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
-    engine.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per check (default 10)")
-    engine.add_argument("--data-attr", metavar="NAME", help="attribute holding the value (default: detected)")
     engine.add_argument(
-        "--grad-attr", metavar="NAME", help="attribute or method giving the gradient (default: detected)"
+        "--examples", type=int, default=100, metavar="N", help="random expressions (default 100; 0 skips them)"
     )
-    engine.add_argument("--backward-method", metavar="NAME", help="method that runs reverse mode (default: detected)")
+    engine.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    engine.add_argument(
+        "--timeout", type=float, default=10.0, metavar="SECONDS", help="for loading and for each check (default 10)"
+    )
+    engine.add_argument(
+        "--data-attr", metavar="NAME", help="attribute holding the value, e.g. value (default: detected)"
+    )
+    engine.add_argument(
+        "--grad-attr", metavar="NAME", help="attribute or method giving the gradient, e.g. gradient (default: detected)"
+    )
+    engine.add_argument(
+        "--backward-method", metavar="NAME", help="method (or module function) that runs reverse mode, e.g. backprop"
+    )
     engine.add_argument(
         "--seed-root",
         choices=["auto", "yes", "no"],
         default="auto",
         help="whether the root's gradient must be set to 1 by hand before backward (default auto)",
     )
-    engine.add_argument("--replay", metavar="EXPR", help="check only this expression (needs --at)")
-    engine.add_argument("--at", metavar="x=..,y=..", help="the point for --replay")
-    engine.add_argument("--json", metavar="FILE", help="write the report as JSON to FILE")
+    engine.add_argument(
+        "--leaf-class", metavar="NAME", help="make inputs with this class, e.g. Parameter (default: the engine's class)"
+    )
+    engine.add_argument(
+        "--leaf-kwargs", metavar="K=V,...", help="keyword arguments for making an input, e.g. requires_grad=True"
+    )
+    engine.add_argument("--replay", metavar="EXPR", help="check only this expression, e.g. 'tanh(x) * k' (needs --at)")
+    engine.add_argument("--at", metavar="x=..,y=..", help="the point for --replay, e.g. x=0.5,k=2.5")
+    engine.add_argument(
+        "--int-constants", action="store_true", help="with --replay: pass whole-number constants as ints (x + 1)"
+    )
+    engine.add_argument("--json", metavar="FILE", help="write the whole report as JSON to FILE, e.g. report.json")
     engine.set_defaults(handler=_check_engine)
     return parser
 

@@ -59,21 +59,27 @@ class Checker:
         except (OutsideDomain, OverflowError, ZeroDivisionError, ValueError) as e:
             raise PointOutsideDomain(f"the expression is not defined and finite here: {e}") from None
 
-    def check(self, expr: Expr, point: Mapping[str, float]) -> Verdict:
-        """Run the engine and every referee at `point` and compare them."""
+    def check(self, expr: Expr, point: Mapping[str, float], blame: bool = True) -> Verdict:
+        """Run the engine and every referee at `point` and compare them. `blame=False` skips looking for the
+        node to blame (which re-runs ops in isolation): for a search that only needs to know whether it failed."""
         point = {k: float(v) for k, v in point.items()}
         self._require_domain(expr, point)
-        return self.judge(expr, point, self.engine.run(expr, point))
+        return self.judge(expr, point, self.engine.run(expr, point), blame=blame)
 
     def judge(
-        self, expr: Expr, point: Mapping[str, float], run: EngineRun, engine: EngineAdapter | None = None
+        self,
+        expr: Expr,
+        point: Mapping[str, float],
+        run: EngineRun,
+        engine: EngineAdapter | None = None,
+        blame: bool = True,
     ) -> Verdict:
         """Compare what an engine already computed for `expr` at `point` (`run`) with every referee. `engine`
         (default: this checker's) is what blame re-runs single ops on."""
         point = {k: float(v) for k, v in point.items()}
         model = self.model(expr, point)
         results: list[RefereeResult] = [referee(expr, point) for referee in self.referees]
-        return compare(expr, point, run, results, model, engine or self.engine)
+        return compare(expr, point, run, results, model, (engine or self.engine) if blame else None)
 
     def _require_domain(self, expr: Expr, point: Mapping[str, float]) -> None:
         from oracles.floats import evaluate

@@ -1,5 +1,5 @@
-"""The command line, as a user runs it: exit codes, messages that point at the problem, and other people's
-engines (correct, broken, hanging, with another API) from tests/engines."""
+"""The command line, as a user runs it: exit codes and messages that point at the problem (check-engine has
+its own file, tests/test_check_engine.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 
 from gradverify.cli import main
-
-ENGINES = Path(__file__).parent / "engines"
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -136,81 +134,6 @@ def test_bugs_run_catches_and_shrinks(capsys: pytest.CaptureFixture[str]) -> Non
     assert "caught by the three referees" in out
     assert "smallest counterexample: tanh(" in out
     assert "RecursionError" in out
-
-
-# ---- check-engine -----------------------------------------------------------------------------------------
-
-
-def test_lecture_micrograd_gets_a_clean_bill(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "check-engine", str(ENGINES / "lecture_micrograd.py"), "--examples", "15")
-    assert code == 0, out
-    assert "every op this engine has gives the right gradients" in out
-    assert "missing" in out  # log, relu, sigmoid, and Value ** Value
-    assert "RecursionError" in out  # reported as an engine-level note, not a gradient error
-
-
-def test_broken_engine_is_caught_and_each_bug_named(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    target = tmp_path / "report.json"
-    code, out, _ = run(
-        capsys, "check-engine", str(ENGINES / "broken_micrograd.py"), "--examples", "10", "--json", str(target)
-    )
-    assert code == 1
-    report = json.loads(target.read_text())
-    assert report["ops"]["tanh"]["status"] == "wrong gradient"
-    reuse = next(f for f in report["findings"] if f["name"].startswith("gradients summed over reuse"))
-    assert reuse["ok"] is False
-    assert "+= rather than =" in out
-
-
-def test_hanging_and_crashing_engine_is_reported_not_fatal(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    target = tmp_path / "report.json"
-    code, _, _ = run(
-        capsys,
-        "check-engine",
-        str(ENGINES / "hanging_engine.py"),
-        "--examples",
-        "5",
-        "--timeout",
-        "2",
-        "--json",
-        str(target),
-    )
-    assert code == 1
-    report = json.loads(target.read_text())
-    assert report["ops"]["exp"]["status"] == "too slow"
-    assert report["ops"]["log"]["status"] == "crash"
-    assert report["ops"]["mul"]["status"] == "correct"
-
-
-def test_engine_with_another_api(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "check-engine", f"{ENGINES / 'renamed_engine.py'}:Scalar", "--examples", "15")
-    assert code == 0, out
-    assert ".value" in out
-    assert ".backprop()" in out
-    assert "seeded by hand" in out
-
-
-def test_replay_of_a_counterexample(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(
-        capsys, "check-engine", str(ENGINES / "broken_micrograd.py"), "--replay", "tanh(x)", "--at", "x=0.5"
-    )
-    assert code == 1
-    assert "tanh" in out
-
-
-@pytest.mark.parametrize(
-    ("spec", "words"),
-    [
-        ("no_such_file.py", ["no such file"]),
-        ("no.such.module", ["importing no.such.module failed"]),
-        (f"{ENGINES / 'lecture_micrograd.py'}:Nope", ["has no class Nope"]),
-    ],
-)
-def test_check_engine_usage_errors(capsys: pytest.CaptureFixture[str], spec: str, words: list[str]) -> None:
-    code, _, err = run(capsys, "check-engine", spec)
-    assert code == 2
-    for word in words:
-        assert word in err
 
 
 # ---- help -------------------------------------------------------------------------------------------------

@@ -1,0 +1,747 @@
+"""In the child process: someone else's engine, loaded, its API found, and expressions run on it.
+
+`python -m gradverify.engines.child` answers requests from `gradverify.engines.remote`. It knows nothing about
+right and wrong: it builds an expression out of the engine's own values with the engine's own operators and
+methods (`2 - x` is Python's `2 - x`, so the engine's `__rsub__` runs, or Python's own TypeError if it has
+none), runs the engine's backward pass, and reports what it saw in plain data: the value, each gradient, what
+type each came back as, and any exception with the place in the engine's own file where it was raised. The
+parent judges. Numbers are never wrapped on the engine's behalf.
+
+Every answer is data, never an exception: the engine may raise anything, print anything, warn, recurse
+forever or kill the process (the parent notices the last, and knows from `note()` whether it happened while
+building the expression or in backward()).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import importlib.util
+import inspect
+import numbers
+import operator
+import os
+import random
+import sys
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from oracles.child import note, serve
+from oracles.expr import Apply, Const, Expr, Var, from_json, nodes
+
+__all__ = ["EngineSpecError"]
+
+
+class EngineSpecError(Exception):
+    """The engine could not be loaded, or its API not recognised: a usage error (exit status 2)."""
+
+
+DATA_NAMES = ("data", "value", "val", "x", "item", "_data", "_value", "v")
+GRAD_NAMES = ("grad", "gradient", "g", "_grad", "grad_value", "adjoint", "d")
+BACKWARD_NAMES = ("backward", "backprop", "backpropagate", "back_prop", "backward_pass", "back", "grad_backward")
+CLASS_NAMES = ("Value", "Scalar", "Var", "Variable", "Node", "Tensor", "Number", "Scalar", "Dual")
+CHILDREN_NAMES = ("_prev", "_children", "prev", "children", "_parents", "parents", "_inputs", "inputs", "_src", "src")
+REQUIRES_GRAD = ("requires_grad", "requires_gradient", "needs_grad", "trainable", "is_leaf_param")
+ALIASES: dict[str, tuple[str, ...]] = {
+    "relu": ("relu", "ReLU", "Relu", "RELU"),
+    "tanh": ("tanh", "Tanh", "TanH"),
+    "sigmoid": ("sigmoid", "sigm", "Sigmoid", "logistic"),
+    "exp": ("exp", "Exp"),
+    "log": ("log", "ln", "Log"),
+}
+BINARY_OPERATORS = {"add": "__add__", "sub": "__sub__", "mul": "__mul__", "div": "__truediv__", "powv": "__pow__"}
+FUNCTIONS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------------------
+
+
+class Engine:
+    """The loaded engine and how to drive it (`config`, plain data that the parent can send back after a
+    restart)."""
+
+    def __init__(self, module: Any, cls: Any, where: str, roots: list[str]) -> None:
+        self.module, self.cls, self.where, self.roots = module, cls, where, roots
+        self.config: dict[str, Any] = {}
+
+    # ---- the API, as configured -----------------------------------------------------------------------
+
+    def leaf(self, x: float) -> Any:
+        cls = getattr(self.module, self.config["leaf_class"]) if self.config.get("leaf_class") else self.cls
+        return cls(x, **self.config.get("leaf_kwargs", {}))
+
+    def read_data(self, v: Any) -> Any:
+        d = getattr(v, self.config["data"])
+        return d() if self.config.get("data_call") else d
+
+    def read_grad(self, v: Any) -> Any:
+        g = getattr(v, self.config["grad"])
+        return g() if callable(g) and not _is_number(g) and not isinstance(g, self.cls) else g
+
+    def backward(self, root: Any) -> None:
+        if self.config.get("seed"):
+            setattr(root, self.config["grad"], 1.0)
+        kind, name = self.config["backward"]
+        if kind == "method":
+            method = getattr(root, name)
+            method(1.0) if self.config.get("backward_arg") else method()
+        elif kind == "function":
+            getattr(self.module, name)(root)
+        else:  # the engine has no backward(): walk its nodes' own `_backward` closures in reverse topological order
+            _walk(root, name, self.config["grad"])
+
+    def apply(self, node: Apply, args: list[Any], ints: bool) -> Any:
+        how = self.config["ops"].get(node.op)
+        if how is None:
+            raise _Missing(node.op)
+        kind, name = how
+        if node.params:  # x ** p with a number p
+            p = node.params[0]
+            return operator.pow(args[0], int(p) if ints and p == int(p) else p)
+        if kind == "operator":
+            return getattr(operator, name)(*args)
+        # A method or function of a constant (tanh(1.0) in a random DAG): only a Value has the method.
+        args = [self.leaf(a) if _is_number(a) else a for a in args]
+        if kind == "function":
+            return getattr(self.module, name)(*args)
+        return getattr(args[0], name)(*args[1:])
+
+
+class _Missing(Exception):
+    pass
+
+
+def _walk(root: Any, children: str, grad: str) -> None:
+    order: list[Any] = []
+    seen: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+        elif id(node) not in seen:
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((c, False) for c in getattr(node, children, ()) or ())
+    setattr(root, grad, 1.0)
+    for node in reversed(order):
+        step = getattr(node, "_backward", None)
+        if callable(step):
+            step()
+
+
+def load(spec: str) -> Engine:
+    """The engine named by `spec`: a file or a module, optionally `:CLASS`."""
+    target, class_name = spec, ""
+    head, sep, tail = spec.rpartition(":")
+    if sep and head and not os.path.exists(spec) and tail.isidentifier():
+        target, class_name = head, tail
+    roots: list[str] = []
+    try:
+        if target.endswith(".py") or os.path.sep in target or os.path.exists(target):
+            path = os.path.abspath(target)
+            if not os.path.isfile(path):
+                raise EngineSpecError(f"no such file: {target}")
+            sys.path.insert(0, os.path.dirname(path))
+            name = "_engine_under_test"
+            mod_spec = importlib.util.spec_from_file_location(name, path)
+            if mod_spec is None or mod_spec.loader is None:
+                raise EngineSpecError(f"cannot import {target}")
+            module = importlib.util.module_from_spec(mod_spec)
+            sys.modules[name] = module
+            mod_spec.loader.exec_module(module)
+            roots.append(os.path.dirname(path))
+        else:
+            sys.path.insert(0, os.getcwd())
+            module = importlib.import_module(target)
+            origin = getattr(module, "__file__", None)
+            if origin:
+                package = target.split(".")[0]
+                top = sys.modules.get(package)
+                top_file = getattr(top, "__file__", None) or origin
+                roots.append(os.path.dirname(os.path.abspath(top_file)))
+    except EngineSpecError:
+        raise
+    except BaseException as e:  # the file itself may raise anything on import
+        raise EngineSpecError(f"importing {target} failed: {type(e).__name__}: {e}{_where(e, [])}") from None
+    if class_name:
+        cls = getattr(module, class_name, None)
+        if not inspect.isclass(cls):
+            raise EngineSpecError(f"{target} has no class {class_name}")
+        return Engine(module, cls, f"{target}:{class_name}", roots)
+    candidates = [
+        c
+        for _, c in inspect.getmembers(module, inspect.isclass)
+        if c.__module__ == module.__name__ and any(hasattr(c, m) for m in ("__add__", "__mul__", "tanh", "relu"))
+    ]
+    if not candidates:
+        raise EngineSpecError(f"{target}: no class with + or * (a Value class); name one with {target}:CLASS")
+
+    def rank(c: Any) -> tuple[int, int, int, str]:
+        has_backward = any(callable(getattr(c, b, None)) for b in BACKWARD_NAMES)
+        subclass_of_other = any(o is not c and issubclass(c, o) for o in candidates)
+        return (not has_backward, subclass_of_other, c.__name__ not in CLASS_NAMES, c.__name__)
+
+    candidates.sort(key=rank)
+    return Engine(module, candidates[0], f"{target}:{candidates[0].__name__}", roots)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Detecting the API
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _is_number(x: Any) -> bool:
+    if isinstance(x, numbers.Number):
+        return True
+    shape = getattr(x, "shape", None)
+    return shape == () and hasattr(x, "item")
+
+
+def _as_float(x: Any) -> float:
+    if not isinstance(x, (int, float)):
+        x = x.item() if hasattr(x, "item") else x
+    return float(x)
+
+
+def _attempt(f: Callable[[], Any]) -> Any:
+    try:
+        return f()
+    except BaseException:  # foreign code: anything at all
+        return None
+
+
+def detect(engine: Engine, overrides: Mapping[str, Any], custom: Mapping[str, int]) -> dict[str, Any]:
+    """Everything about the API that does not need backward(): leaf construction, the value attribute, the
+    ops; then, in `detect_backward`, what does. Flags the user gave are checked against the class first."""
+    cls, module = engine.cls, engine.module
+    config: dict[str, Any] = {"custom": dict(custom)}
+    leaf_class = overrides.get("leaf_class")
+    if leaf_class:
+        found = getattr(module, leaf_class, None)
+        if not inspect.isclass(found):
+            raise EngineSpecError(f"--leaf-class {leaf_class}: {engine.where.split(':')[0]} has no class {leaf_class}")
+        config["leaf_class"] = leaf_class
+    config["leaf_kwargs"] = dict(overrides.get("leaf_kwargs") or {})
+    engine.config = config
+    try:
+        probe = engine.leaf(1.5)
+    except BaseException as e:
+        flag = "--leaf-kwargs" if config["leaf_kwargs"] else "--leaf-kwargs (e.g. requires_grad=True)"
+        raise EngineSpecError(
+            f"making a leaf with {_leaf_text(engine, 1.5)} failed: {type(e).__name__}: {e}{_where(e, engine.roots)}; "
+            f"if the constructor needs more arguments, give them with {flag}"
+        ) from None
+    data = overrides.get("data_attr")
+    if data:
+        if not hasattr(probe, data):
+            raise EngineSpecError(f"--data-attr {data}: {_leaf_text(engine, 1.5)} has no attribute {data!r}")
+        candidates = [data]
+    else:
+        candidates = [n for n in DATA_NAMES if hasattr(probe, n)]
+    for name in candidates:
+        for call in (False, True):
+            value = _attempt(functools.partial(_read_attr, probe, name, call))
+            if value is not None and _is_number(value) and _as_float(value) == 1.5:
+                config["data"], config["data_call"] = name, call
+                break
+        if "data" in config:
+            break
+    if "data" not in config:
+        if data:
+            raise EngineSpecError(f"--data-attr {data}: {_leaf_text(engine, 1.5)}.{data} does not hold 1.5")
+        raise EngineSpecError(
+            f"{cls.__name__}: cannot find the attribute holding the value (tried {', '.join(DATA_NAMES)}); "
+            "name it with --data-attr"
+        )
+    config["ops"] = _ops(engine, custom)
+    return config
+
+
+def _read_attr(obj: Any, name: str, call: bool) -> Any:
+    return getattr(obj, name)() if call else getattr(obj, name)
+
+
+def _data_of(engine: Engine, v: Any) -> float:
+    return _as_float(engine.read_data(v))
+
+
+def _leaf_text(engine: Engine, x: float) -> str:
+    name = engine.config.get("leaf_class") or engine.cls.__name__
+    kwargs = "".join(f", {k}={v!r}" for k, v in engine.config.get("leaf_kwargs", {}).items())
+    return f"{name}({x!r}{kwargs})"
+
+
+def _ops(engine: Engine, custom: Mapping[str, int]) -> dict[str, Any]:
+    """How each op is spelled: ("operator", "__add__"), ("method", "tanh") or ("function", "tanh"), or None."""
+    from autodiff.ops import OPS
+
+    cls, module = engine.cls, engine.module
+    found: dict[str, Any] = {}
+    for name, op in OPS.items():
+        if op.method.startswith("__"):
+            found[name] = ("operator", op.method) if hasattr(cls, op.method) else None
+            continue
+        spellings = ALIASES.get(name, (op.method,))
+        method = next((s for s in spellings if callable(getattr(cls, s, None))), None)
+        function = next((s for s in spellings if inspect.isfunction(getattr(module, s, None))), None)
+        found[name] = ("method", method) if method else (("function", function) if function else None)
+    for name in custom:
+        if callable(getattr(cls, name, None)):
+            found[name] = ("method", name)
+        elif inspect.isfunction(getattr(module, name, None)):
+            found[name] = ("function", name)
+        else:
+            found[name] = None
+    return found
+
+
+def detect_backward(engine: Engine, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The backward method (or function, or none), the gradient attribute, whether the root must be seeded by
+    hand, and how leaves must be made for a gradient to reach them. Runs the engine's backward()."""
+    config, cls, module = engine.config, engine.cls, engine.module
+    notes: list[str] = []
+    name = overrides.get("backward_method")
+    if name:
+        if callable(getattr(cls, name, None)):
+            config["backward"] = ("method", name)
+        elif inspect.isfunction(getattr(module, name, None)):
+            config["backward"] = ("function", name)
+        else:
+            raise EngineSpecError(
+                f"--backward-method {name}: {cls.__name__} has no method {name} (nor the module a function)"
+            )
+    else:
+        method = next((n for n in BACKWARD_NAMES if callable(getattr(cls, n, None))), None)
+        function = next((n for n in BACKWARD_NAMES if inspect.isfunction(getattr(module, n, None))), None)
+        if method:
+            config["backward"] = ("method", method)
+        elif function:
+            config["backward"] = ("function", function)
+            notes.append(f"reverse mode by the module's function {function}(root)")
+        else:
+            probe = _attempt(lambda: _pair(engine))
+            children = next((c for c in CHILDREN_NAMES if probe is not None and hasattr(probe, c)), None)
+            if probe is None or children is None or not callable(getattr(probe, "_backward", None)):
+                raise EngineSpecError(
+                    f"{cls.__name__}: no backward method ({', '.join(BACKWARD_NAMES[:3])}, ...), no backward(root) "
+                    "function, and no _backward on its nodes; name it with --backward-method"
+                )
+            config["backward"] = ("walk", children)
+            notes.append(
+                f"the engine has no backward(): gradverify runs each node's _backward in reverse topological order "
+                f"(children in .{children}), with the root's gradient set to 1"
+            )
+    if config["backward"][0] == "method":
+        method = getattr(cls, config["backward"][1])
+        with contextlib.suppress(TypeError, ValueError):
+            params = list(inspect.signature(method).parameters.values())[1:]
+            required = [
+                p for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            ]
+            config["backward_arg"] = bool(required)
+    grad = overrides.get("grad_attr")
+    probe = engine.leaf(1.5)
+    if grad:
+        config["grad"] = grad
+    else:
+        config["grad"] = next((n for n in GRAD_NAMES if hasattr(probe, n)), None)
+        if config["grad"] is None:  # some engines create the gradient attribute only in backward()
+            x = engine.leaf(3.0)
+            config["grad"] = "grad"
+            _attempt(lambda: engine.backward(_square(engine, x)))
+            config["grad"] = next((n for n in GRAD_NAMES if hasattr(x, n)), None)
+        if config["grad"] is None:
+            raise EngineSpecError(f"{cls.__name__}: cannot find the gradient attribute; name it with --grad-attr")
+    seed = overrides.get("seed_root", "auto")
+    reaches = _gradient_reaches(engine, seeded=False)
+    if seed == "auto":
+        config["seed"] = False
+        if not reaches:
+            config["seed"] = True
+            reaches = _gradient_reaches(engine, seeded=True)
+            if not reaches:
+                config["seed"] = False
+    else:
+        config["seed"] = seed == "yes"
+        reaches = _gradient_reaches(engine, seeded=config["seed"])
+    if grad and not reaches and not hasattr(probe, grad) and not hasattr(engine.leaf(3.0), grad):
+        raise EngineSpecError(
+            f"--grad-attr {grad}: {_leaf_text(engine, 1.5)} has no attribute {grad!r}, even after backward()"
+        )
+    if not reaches and not overrides.get("leaf_class") and not overrides.get("leaf_kwargs"):
+        reaches = _try_leaf_variants(engine, notes)
+    config["gradient_reaches"] = bool(reaches)
+    config["notes"] = notes
+    return config
+
+
+def _pair(engine: Engine) -> Any:
+    x = engine.leaf(2.0)
+    return _square(engine, x)
+
+
+def _square(engine: Engine, x: Any) -> Any:
+    """x * x, or x + x, or some unary op of x: whatever the engine has, for detection."""
+    ops = engine.config.get("ops", {})
+    for name in ("mul", "add"):
+        if ops.get(name):
+            return getattr(operator, ops[name][1])(x, x)
+    for name in ("tanh", "exp", "sigmoid", "relu"):
+        if ops.get(name):
+            return engine.apply(Apply(name, (Var("x"),)), [x], ints=False)
+    raise EngineSpecError(f"{engine.cls.__name__} has none of + * - tanh exp sigmoid relu to try backward() on")
+
+
+def _gradient_reaches(engine: Engine, seeded: bool) -> bool:
+    before = engine.config.get("seed")
+    engine.config["seed"] = seeded
+
+    def run() -> bool:
+        x = engine.leaf(3.0)
+        engine.backward(_square(engine, x))
+        g = engine.read_grad(x)
+        return g is not None and _is_number(g) and _as_float(g) != 0.0
+
+    try:
+        return bool(_attempt(run))
+    finally:
+        engine.config["seed"] = before
+
+
+def _try_leaf_variants(engine: Engine, notes: list[str]) -> bool:
+    """Leaves that must opt in (`requires_grad=True`) or be of a subclass (`Parameter`)."""
+    cls, module = engine.cls, engine.module
+    variants: list[tuple[str | None, dict[str, Any]]] = []
+    with contextlib.suppress(TypeError, ValueError):
+        params = inspect.signature(cls).parameters
+        variants += [(None, {n: True}) for n in REQUIRES_GRAD if n in params]
+    subclasses = [
+        c.__name__
+        for _, c in inspect.getmembers(module, inspect.isclass)
+        if c is not cls and issubclass(c, cls) and c.__module__ == module.__name__
+    ]
+    variants += [(s, {}) for s in subclasses]
+    variants += [(s, kw) for s in subclasses for _, kw in variants if kw]
+    for leaf_class, kwargs in variants:
+        engine.config["leaf_class"], engine.config["leaf_kwargs"] = leaf_class, kwargs
+        for seeded in (False, True):
+            if _gradient_reaches(engine, seeded):
+                engine.config["seed"] = seeded
+                notes.append(f"leaves are made as {_leaf_text(engine, 1.5)} (a plain leaf gets no gradient)")
+                return True
+    engine.config["leaf_class"], engine.config["leaf_kwargs"] = None, {}
+    return False
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Observing: an expression built, backward run, everything read back
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _where(e: BaseException, roots: list[str]) -> str:
+    """' (at engine.py:42 in Value.tanh)': the deepest frame of the traceback in the engine's own files."""
+    frames = _engine_frames(e, roots)
+    if not frames:
+        return ""
+    filename, lineno, qualname = frames[-1]
+    return f" (at {os.path.basename(filename)}:{lineno} in {qualname.replace('.<locals>.', ' > ')})"
+
+
+def _engine_frames(e: BaseException, roots: list[str]) -> list[tuple[str, int, str]]:
+    """(file, line, qualified name) of each frame of the traceback in the engine's own files, outermost first."""
+    frames = []
+    tb = e.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if _in_engine(code.co_filename, roots):
+            frames.append((code.co_filename, tb.tb_lineno, getattr(code, "co_qualname", code.co_name)))
+        tb = tb.tb_next
+    return frames
+
+
+def _in_engine(filename: str, roots: list[str]) -> bool:
+    path = os.path.abspath(filename)
+    return any(path.startswith(root + os.sep) for root in roots)
+
+
+def _error(e: BaseException, engine: Engine, phase: str, op: str | None, method: str | None) -> dict[str, Any]:
+    mine = _engine_frames(e, engine.roots)
+    # Python's own "unsupported operand type(s)" (no __rsub__, or it returned NotImplemented): nothing of the
+    # engine ran. Raised by arithmetic inside the op on one of the engine's Values (`self.data ** k` with k a
+    # Value), it says the same: the op does not take a Value there. A refusal: an assert or a raise in the op's
+    # own method, before anything else ran (micrograd's `assert isinstance(other, (int, float))`).
+    python_says = isinstance(e, TypeError) and "unsupported operand" in str(e)
+    unsupported = python_says and (not mine or (phase == "forward" and _names_class(str(e), engine)))
+    refused = (
+        phase == "forward"
+        and isinstance(e, (AssertionError, NotImplementedError, TypeError))
+        and len(mine) == 1
+        and method is not None
+        and mine[0][2].rsplit(".", 1)[-1] == method
+    )
+    if isinstance(e, RecursionError):
+        text = "RecursionError: maximum recursion depth exceeded"
+    else:
+        text = f"{type(e).__name__}: {e}"[:300]
+    return {
+        "type": type(e).__name__,
+        "text": text,
+        "where": _where(e, engine.roots).strip(" ()").removeprefix("at "),
+        "phase": phase,
+        "op": op,
+        "unsupported": unsupported,
+        "refused": refused,
+        "missing_method": isinstance(e, _Missing),
+    }
+
+
+def _names_class(text: str, engine: Engine) -> bool:
+    names = {engine.cls.__name__} | {c.__name__ for c in type.__subclasses__(engine.cls)}
+    return any(f"'{n}'" in text for n in names)
+
+
+def _kind(x: Any, engine: Engine) -> str:
+    if x is None:
+        return "none"
+    if _is_number(x):
+        return "number"
+    if isinstance(x, engine.cls) or hasattr(x, engine.config["data"]):
+        return "value"
+    return "other"
+
+
+def observe(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    """Build the expression at the point, run backward (once or twice), read value, gradients and adjoints."""
+    expr = from_json(request["expr"])
+    point: Mapping[str, float] = request["point"]
+    ints = bool(request.get("ints"))
+    wrap = [list(w) for w in request.get("wrap", ())]
+    out: dict[str, Any] = {"error": None, "bad": None}
+    built: dict[bytes, Any] = {}
+    order = nodes(expr)
+    # Leaves of the engine's own class made (and kept) between the nodes move the nodes' addresses apart by
+    # irregular steps, and so their hashes and the order in which a `set` of children lists them: a walk
+    # that depends on set order shows it. (Objects of another size would live in other memory pools.)
+    shuffle = int(request.get("shuffle", 0))
+    ballast: list[Any] = []
+    rng = random.Random(shuffle)
+    note("forward")
+    for node in order:
+        if shuffle:
+            ballast += [engine.leaf(0.0) for _ in range(rng.randint(0, 3))]
+        if isinstance(node, Var):
+            built[node.digest] = engine.leaf(point[node.name])
+        elif isinstance(node, Const):
+            v = node.value
+            built[node.digest] = int(v) if ints and v == int(v) else v
+        else:
+            assert isinstance(node, Apply)
+            args = [built[a.digest] for a in node.args]
+            for side, a in enumerate(node.args):
+                # A form this engine gets wrong (reported on its own row): the number goes in as a leaf.
+                if isinstance(a, Const) and [node.op, side] in wrap:
+                    args[side] = engine.leaf(a.value)
+            how = engine.config["ops"].get(node.op)
+            method = how[1] if how else None
+            if how and how[0] == "operator":
+                # The method Python will call: the reflected one when a number is on the left.
+                method = how[1] if not _is_number(args[0]) else "__r" + how[1][2:]
+            try:
+                result = engine.apply(node, args, ints)
+            except BaseException as e:  # foreign code: anything, SystemExit included
+                out["error"] = _error(e, engine, "forward", node.op, method)
+                out["error"]["node"] = node.digest.hex()
+                return out
+            kind = _kind(result, engine)
+            if kind == "number" and all(_is_number(a) for a in args):
+                pass  # numbers only (2.0 * 3.0 in a random DAG): plain Python arithmetic, not the engine's
+            elif kind != "value":
+                shown = repr(result) if kind != "number" else repr(_as_float(result))
+                out["bad"] = {"node": node.digest.hex(), "op": node.op, "kind": kind, "shown": shown[:80]}
+                return out
+            built[node.digest] = result
+    root = built[expr.digest]
+    leaves = {n.name: built[n.digest] for n in order if isinstance(n, Var)}
+    out["nodes"] = _inner_nodes(root, set(map(id, leaves.values())))
+    try:
+        out["value_kind"] = _kind(engine.read_data(root), engine)
+        out["value"] = _as_float(engine.read_data(root)) if out["value_kind"] == "number" else None
+    except BaseException as e:
+        out["error"] = _error(e, engine, "read", None, None)
+        return out
+    rounds = 2 if request.get("twice") else 1
+    for r in range(rounds):
+        note("backward")
+        start = time.perf_counter()
+        try:
+            engine.backward(root)
+        except BaseException as e:
+            out["error"] = _error(e, engine, "backward", _op_of_frame(e, engine, order), None)
+            return out
+        out["seconds"] = time.perf_counter() - start
+        key = "grads" if r == 0 else "grads2"
+        out[key], out[key + "_kinds"] = {}, {}
+        for name, leaf in leaves.items():
+            try:
+                g = engine.read_grad(leaf)
+            except BaseException as e:
+                out["error"] = _error(e, engine, "read", None, None)
+                return out
+            kind = _kind(g, engine)
+            out[key + "_kinds"][name] = kind
+            if kind == "number":
+                out[key][name] = _as_float(g)
+            elif kind == "value":  # a Value where a number belongs: show what it holds
+                out[key][name] = _attempt(functools.partial(_data_of, engine, g))
+            else:
+                out[key][name] = None
+        if r == 0 and request.get("adjoints"):
+            adjoints = {}
+            for node in order:
+                if isinstance(node, Apply):
+                    g = _attempt(functools.partial(engine.read_grad, built[node.digest]))
+                    if g is not None and _is_number(g):
+                        adjoints[node.digest.hex()] = _as_float(g)
+            out["adjoints"] = adjoints
+    del ballast
+    return out
+
+
+def _inner_nodes(root: Any, leaves: set[int]) -> int | None:
+    """How many nodes the engine built for this expression, not counting the inputs (None: it keeps no list of
+    children under a name we know). `x - y` written as `x + (-y)` has 2."""
+    children = next((c for c in CHILDREN_NAMES if hasattr(root, c)), None)
+    if children is None:
+        return None
+    seen: set[int] = set()
+    stack = [root]
+    while stack and len(seen) < 10_000:
+        node = stack.pop()
+        if id(node) in seen or id(node) in leaves:
+            continue
+        kids = getattr(node, children, ()) or ()
+        with contextlib.suppress(TypeError):
+            kids = [k for k in kids if not _is_number(k)]
+            if kids:  # a node made by an op (a constant the op made itself, Value(-1), has no children)
+                seen.add(id(node))
+                stack.extend(kids)
+    return len(seen)
+
+
+def _op_of_frame(e: BaseException, engine: Engine, order: list[Expr]) -> str | None:
+    """Which op's backward raised: the method whose closure (`Value.tanh.<locals>._backward`) was running."""
+    frames = _engine_frames(e, engine.roots)
+    ops = {n.op for n in order if isinstance(n, Apply)}
+    for _, _, qualname in reversed(frames):
+        parts = qualname.lower().replace("<locals>", "").split(".")
+        for op in ops:
+            how = engine.config["ops"].get(op)
+            if how and (how[1].lower() in parts or op in parts):
+                return op
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Timing and engine-level experiments
+# ---------------------------------------------------------------------------------------------------------
+
+
+def doubling(engine: Engine, op: str, levels: int) -> dict[str, Any]:
+    """v = v op v, `levels` times (every node used twice by the next): the backward time and the gradient."""
+    how = engine.config["ops"][op]
+    x = engine.leaf(1.0)
+    v = x
+    for _ in range(levels):
+        v = getattr(operator, how[1])(v, v)
+    note("backward")
+    start = time.perf_counter()
+    engine.backward(v)
+    seconds = time.perf_counter() - start
+    g = engine.read_grad(x)
+    return {"seconds": seconds, "grad": _as_float(g) if _is_number(g) else None}
+
+
+def chain(engine: Engine, op: str, length: int) -> dict[str, Any]:
+    """A chain of `length` ops, each on the last result and a fresh leaf: does backward() survive the depth?"""
+    how = engine.config["ops"][op]
+    x = engine.leaf(0.5)
+    v = x
+    for _ in range(length):
+        v = getattr(operator, how[1])(v, engine.leaf(1.0 if op in ("mul", "div") else 0.0))
+    note("backward")
+    try:
+        engine.backward(v)
+    except RecursionError:
+        return {"error": f"RecursionError in backward() on a chain of {length} nodes"}
+    except BaseException as e:
+        return {"error": f"{type(e).__name__} in backward() on a chain of {length} nodes: {e}"[:300]}
+    g = engine.read_grad(x)
+    return {"grad": _as_float(g) if _is_number(g) else None}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The request loop
+# ---------------------------------------------------------------------------------------------------------
+
+_state: dict[str, Any] = {"warnings": {}}
+
+
+def _handle(request: tuple[Any, ...]) -> Any:
+    """One request, answered with plain data (never an exception)."""
+    kind, *rest = request
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            answer = _answer(kind, rest)
+        except EngineSpecError as e:
+            answer = ("spec", str(e))
+        except BaseException as e:  # foreign code: SystemExit, custom errors, anything
+            engine = _state.get("engine")
+            roots = engine.roots if engine is not None else []
+            answer = ("error", f"{type(e).__name__}: {e}"[:300] + _where(e, roots))
+    table: dict[str, list[Any]] = _state["warnings"]
+    for w in caught:
+        key = f"{w.category.__name__}: {w.message} ({os.path.basename(w.filename)}:{w.lineno})"
+        entry = table.setdefault(key, [0])
+        entry[0] += 1
+    return answer
+
+
+def _answer(kind: str, rest: list[Any]) -> Any:
+    if kind == "load":
+        spec, overrides, custom = rest
+        engine = _state["engine"] = load(spec)
+        config = detect(engine, overrides, custom)
+        return ("ok", {"where": engine.where, "config": config, "file": engine.roots})
+    if kind == "configure":  # after a restart: the same engine, the configuration found before
+        spec, config = rest
+        engine = _state["engine"] = load(spec)
+        engine.config = dict(config)
+        return ("ok", None)
+    engine = _state["engine"]
+    if kind == "detect_backward":
+        config = detect_backward(engine, rest[0])
+        return ("ok", config)
+    if kind == "observe":
+        return ("ok", observe(engine, rest[0]))
+    if kind == "doubling":
+        return ("ok", doubling(engine, *rest))
+    if kind == "chain":
+        return ("ok", chain(engine, *rest))
+    if kind == "warnings":
+        return ("ok", {k: v[0] for k, v in _state["warnings"].items()})
+    return ("error", f"unknown request {kind!r}")
+
+
+def warm_up() -> None:
+    import autodiff.ops  # noqa: F401
+
+
+if __name__ == "__main__":
+    serve(_handle, warm_up)
