@@ -535,6 +535,13 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument(
         "--leaf-kwargs", metavar="K=V,...", help="keyword arguments for making an input, e.g. requires_grad=True"
     )
+    engine.add_argument(
+        "--op",
+        action="append",
+        metavar="NAME(ARGS)=EXPR",
+        help="an op the table lacks, defined in the expression language, probed and fuzzed like the others "
+        "(repeatable), e.g. --op 'softplus(x)=log(1 + exp(x))'",
+    )
     engine.add_argument("--replay", metavar="EXPR", help="check only this expression, e.g. 'tanh(x) * k' (needs --at)")
     engine.add_argument("--at", metavar="x=..,y=..", help="the point for --replay, e.g. x=0.5,k=2.5")
     engine.add_argument(

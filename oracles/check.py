@@ -9,6 +9,7 @@ from typing import Any
 from oracles.autograd import Autograd
 from oracles.bounds import ErrorModel
 from oracles.compare import Verdict, compare
+from oracles.custom import expand
 from oracles.engines import AUTODIFF, EngineAdapter, EngineRun
 from oracles.expr import Expr, variables
 from oracles.finite import FiniteDifferences
@@ -63,7 +64,7 @@ class Checker:
         """Run the engine and every referee at `point` and compare them. `blame=False` skips looking for the
         node to blame (which re-runs ops in isolation): for a search that only needs to know whether it failed."""
         point = {k: float(v) for k, v in point.items()}
-        self._require_domain(expr, point)
+        self._require_domain(expand(expr)[0], point)
         return self.judge(expr, point, self.engine.run(expr, point), blame=blame)
 
     def judge(
@@ -75,11 +76,15 @@ class Checker:
         blame: bool = True,
     ) -> Verdict:
         """Compare what an engine already computed for `expr` at `point` (`run`) with every referee. `engine`
-        (default: this checker's) is what blame re-runs single ops on."""
+        (default: this checker's) is what blame re-runs single ops on. Ops declared with `oracles.custom` are
+        judged by their definitions: the referees and the error model see the expression expanded."""
         point = {k: float(v) for k, v in point.items()}
-        model = self.model(expr, point)
-        results: list[RefereeResult] = [referee(expr, point) for referee in self.referees]
-        return compare(expr, point, run, results, model, (engine or self.engine) if blame else None)
+        reference = expand(expr)[0]
+        model = self.model(reference, point)
+        results: list[RefereeResult] = [referee(reference, point) for referee in self.referees]
+        verdict = compare(reference, point, run, results, model, (engine or self.engine) if blame else None)
+        verdict.expr = expr
+        return verdict
 
     def _require_domain(self, expr: Expr, point: Mapping[str, float]) -> None:
         from oracles.floats import evaluate

@@ -21,10 +21,13 @@ from gradverify.engines.probes import FORMS, Row
 from gradverify.engines.remote import RemoteEngine
 from gradverify.engines.walks import Finding
 from oracles.check import Checker, PointOutsideDomain
+from oracles.custom import expand
 from oracles.engines import EngineAdapter, EngineRun
-from oracles.expr import Apply, Expr, nodes, to_source
+from oracles.expr import Apply, Expr, Var, nodes, to_source
 
 __all__ = ["random_expressions"]
+
+OPS_AT_IMPORT = frozenset(OPS)  # the table's own ops; anything added later was declared (oracles.custom)
 
 # x ** 0 is probed alone (its derivative at 0 is a classic edge case); random expressions leave it out.
 _PARAMS = {"pow": [p for p in OPS["pow"].params[0].examples if p != 0.0]}
@@ -95,6 +98,9 @@ def random_expressions(
             ("its local derivative is wrong", "the op fails")
         )
         culprit = verdict.blame.op if verdict.blame is not None and on_its_own else None
+        if verdict.blame is not None and verdict.blame.node.digest in expand(case.expr)[1]:
+            # Blame lands inside a declared op's definition: judge the declared op itself, alone, where it ran.
+            culprit = _wrong_declared(engine, checker, case.expr, case.point)
         if culprit in remaining:
             row = rows[culprit]
             from gradverify.engines.probes import Case
@@ -106,6 +112,24 @@ def random_expressions(
         findings.append(Finding("random-expressions", True, f"{text}\n{_short(verdict)}", text))
         break
     return findings
+
+
+def _wrong_declared(engine: RemoteEngine, checker: Checker, expr: Expr, point: Mapping[str, float]) -> str | None:
+    """The first declared op of `expr` whose engine gradient is wrong alone, at the inputs it had in `expr`."""
+    from oracles.floats import evaluate
+
+    for node in nodes(expr):
+        if isinstance(node, Apply) and node.op not in OPS_AT_IMPORT and node.op in OPS:
+            names = [f"a{i}" for i in range(len(node.args))]
+            inputs = {
+                n: evaluate(expand(a)[0], point) if not isinstance(a, Var) else point[a.name]
+                for n, a in zip(names, node.args, strict=True)
+            }
+            alone = Apply(node.op, tuple(Var(n) for n in names), node.params)
+            run = engine.run(alone, inputs)
+            if run.failed or not checker.judge(alone, inputs, run, blame=False).ok:
+                return node.op
+    return None
 
 
 def _short(verdict: Any) -> str:

@@ -30,6 +30,7 @@ from gradverify.engines.remote import EngineSpecError, RemoteEngine
 from gradverify.engines.report import Report, flag_words
 from gradverify.usage import UsageError
 from oracles.check import Checker
+from oracles.custom import declared, parse_definition
 
 __all__ = ["EngineSpecError", "check_engine", "parse_leaf_kwargs"]
 
@@ -61,6 +62,20 @@ def _validate(args: argparse.Namespace) -> None:
 
 def check_engine(args: argparse.Namespace, console: Any) -> int:
     _validate(args)
+    definitions = []
+    for text in args.op or []:
+        try:
+            definitions.append(parse_definition(text))
+        except ValueError as e:
+            raise UsageError(f"--op {text!r}: {e}") from None
+    names = [d.name for d in definitions]
+    if len(set(names)) != len(names):
+        raise UsageError(f"--op: {', '.join(sorted({n for n in names if names.count(n) > 1}))} declared twice")
+    with declared(definitions):
+        return _check_engine(args, console, {d.name: len(d.params) for d in definitions})
+
+
+def _check_engine(args: argparse.Namespace, console: Any, custom: dict[str, int]) -> int:
     overrides = {
         k: v
         for k, v in {
@@ -73,7 +88,7 @@ def check_engine(args: argparse.Namespace, console: Any) -> int:
         }.items()
         if v
     }
-    flags = flag_words(
+    flags = [w for text in args.op or [] for w in ("--op", text)] + flag_words(
         [
             ("--data-attr", args.data_attr),
             ("--grad-attr", args.grad_attr),
@@ -85,14 +100,14 @@ def check_engine(args: argparse.Namespace, console: Any) -> int:
     )
     seconds: dict[str, float] = {}
     with _phase(seconds, "load"), console.status(f"loading {args.engine} in a separate process..."):
-        engine = RemoteEngine(args.engine, overrides, args.timeout)
+        engine = RemoteEngine(args.engine, overrides, args.timeout, custom)
     try:
         report = Report(args.engine, engine.where, _api(engine), flags, notes=list(engine.config.get("notes", [])))
         _print_api(report, engine, console)
         if args.replay:
             return _replay(engine, args, console)
         with console.status("checking...") as status:
-            _run(engine, report, args, seconds, status.update)
+            _run(engine, report, args, seconds, status.update, custom)
         report.seconds = seconds
         report.render(console)
         if args.json:
@@ -118,8 +133,9 @@ def _run(
     args: argparse.Namespace,
     seconds: dict[str, float],
     say: Callable[[str], None],
+    custom: dict[str, int],
 ) -> None:
-    rows = report.rows = probes.rows_for(engine, {})
+    rows = report.rows = probes.rows_for(engine, custom)
     findings = report.findings
 
     def checker_for(accuracy: dict[str, tuple[float, float]]) -> Checker:
@@ -134,7 +150,7 @@ def _run(
         say("probing each op alone...")
         accuracy = probes.probe_alone(engine, rows, checker_for, unstable)
     silent = walks.no_gradient(engine, rows)
-    existing = {name for name in rows if name in OPS and rows[name].kind not in ("missing", "unsupported")}
+    existing = {name for name in rows if name in OPS and rows[name].kind not in ("missing", "unsupported", "too-slow")}
     if silent is not None:
         findings.insert(0, silent)
         for row in rows.values():

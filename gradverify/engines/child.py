@@ -716,11 +716,13 @@ def _handle(request: tuple[Any, ...]) -> Any:
 def _answer(kind: str, rest: list[Any]) -> Any:
     if kind == "load":
         spec, overrides, custom = rest
+        _declare(custom)
         engine = _state["engine"] = load(spec)
         config = detect(engine, overrides, custom)
         return ("ok", {"where": engine.where, "config": config, "file": engine.roots})
     if kind == "configure":  # after a restart: the same engine, the configuration found before
         spec, config = rest
+        _declare(config.get("custom", {}))
         engine = _state["engine"] = load(spec)
         engine.config = dict(config)
         return ("ok", None)
@@ -737,6 +739,19 @@ def _answer(kind: str, rest: list[Any]) -> Any:
     if kind == "warnings":
         return ("ok", {k: v[0] for k, v in _state["warnings"].items()})
     return ("error", f"unknown request {kind!r}")
+
+
+def _declare(custom: Mapping[str, int]) -> None:
+    """Ops declared with --op, by name and arity: here they only need to be names an expression may apply (the
+    engine computes them; the parent knows their definitions)."""
+    from autodiff.ops import OPS, REAL, Op
+
+    def elsewhere(*args: Any) -> Any:
+        raise NotImplementedError("a declared op is computed by the engine under test here")
+
+    for name, arity in custom.items():
+        if name not in OPS:
+            OPS[name] = Op(name, arity, elsewhere, elsewhere, elsewhere, elsewhere, name, (REAL,) * arity)
 
 
 def warm_up() -> None:

@@ -134,6 +134,8 @@ def rows_for(engine: RemoteEngine, custom: Mapping[str, int]) -> dict[str, Row]:
     ops = engine.config["ops"]
     rows: dict[str, Row] = {}
     for name in OPS:
+        if name in custom:
+            continue
         rows[name] = Row(name, name)
         if ops.get(name) is None:
             rows[name].kind = "missing"
@@ -257,7 +259,7 @@ def probe_alone(
     for name, observed in seen.items():
         row = rows[name]
         _classify_alone(row, observed)
-        if row.defect and row.case is not None:
+        if row.kind in ("wrong-value", "wrong-gradient") and row.case is not None:
             first = next(o for c, o in observed if c is row.case)
             if _varies(engine, row.case, first, unstable):
                 if _walk_dependent(row, first):
