@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -171,7 +172,16 @@ class Child:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     code = self._process.wait(timeout=2)
             self.close()
-            raise ChildDied(f"the process died (exit status {code})", last_note) from None
+            raise ChildDied(f"the process died ({_status(code)})", last_note) from None
+
+
+def _status(code: int | None) -> str:
+    if code is None:
+        return "exit status unknown"
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+    return f"exit status {code}"
 
 
 _READY = "__gradverify_child_ready__"

@@ -946,4 +946,113 @@ CATALOG: list[Entry] = [
         exit=0,
         notes=frozenset({"second-backward-not-accumulating"}),
     ),
+    Entry(
+        "backward_kills.py",
+        (
+            "backward() ends with a debugging `os._exit(0)`: the interpreter ends whenever a gradient is computed. "
+            "Loading works and every forward is right; every op that exists is a crash, and the engine kills the "
+            "process (a report, exit 1, not a usage error)."
+        ),
+        exit=1,
+        ops={
+            "add": frozenset({"crash"}),
+            "mul": frozenset({"crash"}),
+            "tanh": frozenset({"crash"}),
+            "x + c": frozenset({"crash"}),
+            "c + x": frozenset({"crash"}),
+            "x * c": frozenset({"crash"}),
+            "c * x": frozenset({"crash"}),
+        },
+        engine=frozenset({"process-dies"}),
+        missing=frozenset(
+            {
+                "c ** x",
+                "c - x",
+                "c / x",
+                "div",
+                "exp",
+                "log",
+                "neg",
+                "pow",
+                "powv",
+                "relu",
+                "sigmoid",
+                "sub",
+                "x - c",
+                "x / c",
+            }
+        ),
+    ),
+    Entry(
+        "backward_segfaults.py",
+        (
+            "backward() ends with `ctypes.string_at(0)`: a segmentation fault whenever a gradient is computed. Every "
+            "op that exists is a crash (killed by SIGSEGV), and the engine kills the process."
+        ),
+        exit=1,
+        ops={
+            "add": frozenset({"crash"}),
+            "mul": frozenset({"crash"}),
+            "tanh": frozenset({"crash"}),
+            "x + c": frozenset({"crash"}),
+            "c + x": frozenset({"crash"}),
+            "x * c": frozenset({"crash"}),
+            "c * x": frozenset({"crash"}),
+        },
+        engine=frozenset({"process-dies"}),
+        missing=frozenset(
+            {
+                "c ** x",
+                "c - x",
+                "c / x",
+                "div",
+                "exp",
+                "log",
+                "neg",
+                "pow",
+                "powv",
+                "relu",
+                "sigmoid",
+                "sub",
+                "x - c",
+                "x / c",
+            }
+        ),
+    ),
+    Entry(
+        "backward_hangs.py",
+        (
+            "backward() ends in `while True: pass`: no backward() ever returns. Every op that exists is too slow "
+            "(after two ops, the rest are not tried: each try costs the whole time limit)."
+        ),
+        exit=1,
+        ops={
+            "add": frozenset({"too-slow"}),
+            "mul": frozenset({"too-slow"}),
+            "tanh": frozenset({"too-slow"}),
+            "x + c": frozenset({"too-slow"}),
+            "c + x": frozenset({"too-slow"}),
+            "x * c": frozenset({"too-slow"}),
+            "c * x": frozenset({"too-slow"}),
+        },
+        engine=frozenset({"backward-hangs"}),
+        missing=frozenset(
+            {
+                "c ** x",
+                "c - x",
+                "c / x",
+                "div",
+                "exp",
+                "log",
+                "neg",
+                "pow",
+                "powv",
+                "relu",
+                "sigmoid",
+                "sub",
+                "x - c",
+                "x / c",
+            }
+        ),
+    ),
 ]

@@ -77,3 +77,103 @@ def test_catalog_engine_gets_the_right_verdict(
     assert entry.engine <= defects, f"engine-level: found {sorted(defects)}, expected {sorted(entry.engine)}\n{context}"
     assert defects <= entry.engine, f"engine-level: false {sorted(defects - entry.engine)}\n{context}"
     assert entry.notes <= codes, f"notes: found {sorted(codes)}, expected {sorted(entry.notes)}\n{context}"
+
+
+# ---- flags and usage errors -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["no_such_file.py"], ["no such file"]),
+        (["no.such.module"], ["importing no.such.module failed"]),
+        ([f"{ENGINES / 'lecture_micrograd.py'}:Nope"], ["has no class Nope"]),
+        ([str(ENGINES / "lecture_micrograd.py"), "--data-attr", "nope"], ["--data-attr nope", "no attribute"]),
+        ([str(ENGINES / "lecture_micrograd.py"), "--grad-attr", "nope"], ["--grad-attr nope"]),
+        ([str(ENGINES / "lecture_micrograd.py"), "--backward-method", "nope"], ["--backward-method nope"]),
+        ([str(ENGINES / "lecture_micrograd.py"), "--leaf-class", "Nope"], ["--leaf-class Nope"]),
+        ([str(ENGINES / "lecture_micrograd.py"), "--leaf-kwargs", "requires_grad"], ["--leaf-kwargs"]),
+        ([str(ENGINES / "lecture_micrograd.py"), "--leaf-kwargs", "flag=yes please"], ["not a Python literal"]),
+        ([str(ENGINES / "lecture_micrograd.py"), "--timeout", "nan"], ["--timeout"]),
+        ([str(ENGINES / "lecture_micrograd.py"), "--timeout", "0"], ["--timeout"]),
+        ([str(ENGINES / "lecture_micrograd.py"), "--timeout", "-1"], ["--timeout"]),
+        ([str(ENGINES / "lecture_micrograd.py"), "--examples", "-1"], ["--examples"]),
+        ([str(ENGINES / "lecture_micrograd.py"), "--op", "softplus=log(1 + exp(x))"], ["--op", "NAME(ARGS)"]),
+        ([str(ENGINES / "lecture_micrograd.py"), "--op", "tanh(x)=x"], ["already an op"]),
+        ([str(ENGINES / "lecture_micrograd.py"), "--op", "f(x)=x * y"], ["uses y"]),
+        ([str(ENGINES / "lecture_micrograd.py"), "--replay", "tanh(x)"], ["--replay needs --at"]),
+    ],
+)
+def test_usage_errors_name_the_flag(capsys: pytest.CaptureFixture[str], argv: list[str], words: list[str]) -> None:
+    code = main(["check-engine", *argv])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    for word in words:
+        assert word in err, err
+    assert "Traceback" not in err
+
+
+def test_a_flag_that_names_something_real_is_taken(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = tmp_path / "r.json"
+    flags = ["--data-attr", "value", "--grad-attr", "gradient", "--backward-method", "backprop", "--seed-root", "yes"]
+    code = main(["check-engine", str(ENGINES / "renamed_engine.py"), *flags, "--examples", "0", "--json", str(report)])
+    assert code == 0, capsys.readouterr().out
+    api = json.loads(report.read_text())["api"]
+    assert (api["data"], api["grad"], api["backward"], api["seed_root"]) == (
+        "value",
+        "gradient",
+        ["method", "backprop"],
+        True,
+    )
+
+
+def test_replay_shows_the_counterexample_again(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check-engine", str(ENGINES / "broken_micrograd.py"), "--replay", "tanh(x)", "--at", "x=0.5"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "0.5378828427399902" in out  # the engine's (1 - t) * 1 at x = 0.5
+    code = main(["check-engine", str(ENGINES / "broken_micrograd.py"), "--replay", "exp(x) + x", "--at", "x=0.5"])
+    assert code == 0, capsys.readouterr().out
+
+
+def test_replay_with_int_constants_reaches_an_int_only_fault(capsys: pytest.CaptureFixture[str]) -> None:
+    engine = str(ENGINES / "int_only_bugs.py")
+    assert main(["check-engine", engine, "--replay", "x - 2", "--at", "x=0.5"]) == 0
+    assert main(["check-engine", engine, "--replay", "x - 2", "--at", "x=0.5", "--int-constants"]) == 1
+    assert "AttributeError" in capsys.readouterr().out
+
+
+def test_the_json_report_has_every_op_and_finding(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    entry = next(e for e in CATALOG if e.file == "combo_three_bugs.py")
+    code, report, _ = check(tmp_path, entry, "--examples", "0")
+    assert code == 1
+    assert set(report["ops"]) >= {"add", "tanh", "c - x", "x - c", "c ** x"}
+    wrong = report["ops"]["c - x"]
+    assert wrong["kind"] == "wrong-value"
+    assert wrong["defect"] is True
+    assert wrong["counterexample"].startswith(("2 - x", "3 - x", "-1 - x", "2.0 - x"))
+    assert "--replay" in wrong["replay"]
+    assert report["exit_status"] == 1
+    assert any("c - x" in d for d in report["defects"])
+    assert {"ops alone", "ops in context", "graph walk"} <= set(report["seconds"])
+    assert all({"code", "title", "defect", "detail"} <= set(f) for f in report["findings"])
+
+
+def test_nothing_is_written_where_it_was_not_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = main(["check-engine", str(ENGINES / "broken_micrograd.py"), "--examples", "10"])
+    assert code == 1
+    assert list(tmp_path.iterdir()) == []  # no .hypothesis/, no report
+
+
+def test_what_the_engine_prints_stays_out_of_the_report(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    entry = next(e for e in CATALOG if e.file == "stderr_flood.py")
+    code, report, _ = check(tmp_path, entry, "--examples", "5")
+    out, err = capfd.readouterr()
+    assert code == 0
+    assert len(out) + len(err) < 100_000, "the engine's prints reached the terminal"
+    flood = next(f for f in report["findings"] if f["code"] == "stderr-flood")
+    assert "MB" in flood["detail"] or "KB" in flood["detail"]
+    assert report["output_bytes"] > 100_000

@@ -12,8 +12,9 @@ to run are reported as nondeterminism, not as a crash of the search.
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from autodiff.ops import OPS
@@ -182,6 +183,25 @@ def _search(checker: Checker, ops: list[str], examples: int, seed_value: int) ->
             for name in {n.op for n in nodes(case.expr) if isinstance(n, Apply)}:
                 counted[name] = counted.get(name, 0) + 1
 
-    with contextlib.suppress(Exception):  # the failure (or Hypothesis's word that it could not replay it)
+    with (
+        _scratch_home(),
+        contextlib.suppress(Exception),
+    ):  # the failure (or Hypothesis's note that it could not replay it)
         check()
     return (tuple(failure) if failure else None), counted
+
+
+@contextlib.contextmanager
+def _scratch_home() -> Iterator[None]:
+    """Hypothesis keeps files (a cache of the constants in the code it runs) in `.hypothesis/` of the current
+    directory even with no example database. check-engine writes nothing the user did not ask for: they go to
+    a temporary folder, removed afterwards."""
+    from hypothesis import configuration
+
+    before = configuration.storage_directory(intent_to_write=False)
+    with tempfile.TemporaryDirectory(prefix="gradverify-") as scratch:
+        configuration.set_hypothesis_home_dir(scratch)
+        try:
+            yield
+        finally:
+            configuration.set_hypothesis_home_dir(str(before))

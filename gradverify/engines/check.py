@@ -144,7 +144,8 @@ def _run(
         return Checker(engine=engine, referees=("sympy",), accuracy=accuracy, symbolic_max_nodes=0)
 
     if engine.backward_problem is not None:
-        findings.append(walks.Finding("process-dies", True, engine.backward_problem))
+        hangs = "took more than" in engine.backward_problem
+        findings.append(walks.Finding("backward-hangs" if hangs else "process-dies", True, engine.backward_problem))
     unstable: list[str] = []  # results that changed between runs of the same expression
     with _phase(seconds, "ops alone"):
         say("probing each op alone...")

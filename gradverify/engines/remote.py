@@ -98,6 +98,7 @@ class RemoteEngine(EngineAdapter):
             self.config.setdefault("seed", False)
             self.config["gradient_reaches"] = False
             self.config["notes"] = []
+            self._restart()  # a fresh process, the engine loaded again, for the ops to be tried one by one
         super().__init__(
             name=self.where,
             make=_unavailable,

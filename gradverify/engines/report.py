@@ -17,6 +17,13 @@ from gradverify.engines.walks import Finding
 
 __all__ = ["Report"]
 
+SHORT = {  # the verdict column stays narrow; the details column says it in full
+    "returns-non-value": "returns a number",
+    "grad-not-number": "gradient not a number",
+    "overwrites-gradient": "overwrites gradient",
+    "ignores-upstream": "ignores out.grad",
+}
+
 
 @dataclass
 class Report:
@@ -59,14 +66,19 @@ class Report:
         table.add_column("details")
         for name, row in self.rows.items():
             style = "green" if row.kind == "correct" else ("bold red" if row.defect else "yellow")
-            table.add_row(name, f"[{style}]{KINDS[row.kind]}[/]", self._details(row))
+            table.add_row(name, f"[{style}]{SHORT.get(row.kind, KINDS[row.kind])}[/]", self._details(row))
         console.print(table)
         console.print("[bold]engine-level findings[/]")
-        if not self.findings:
-            console.print("  [green]ok[/]  shared nodes, graph walk order, time on shared nodes, deep graphs")
+        if not any(f.defect for f in self.findings):
+            console.print("  [green]ok[/]  shared nodes, the order of the graph walk, time on shared nodes")
         for f in self.findings:
             mark = "[bold red]WRONG[/]" if f.defect else "[yellow]note[/]"
             console.print(f"  {mark}  {escape(f.title)}: {escape(f.detail)}", highlight=False)
+        replays = [(name, self.replay(row)) for name, row in self.rows.items() if row.defect and row.case is not None]
+        if replays:
+            console.print("[bold]to see a finding again[/] (the smallest expression that shows it):")
+            for name, command in replays:
+                console.print(f"  {name}: {escape(command)}", highlight=False, soft_wrap=True)
         phases = ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
         console.print(f"time: {phases}", highlight=False)
         if self.defects:
@@ -78,11 +90,12 @@ class Report:
         parts = []
         if row.kind == "correct":
             parts.append(f"{row.checked} probe expressions" + (f", {row.random} random ones" if row.random else ""))
-        elif row.detail:
-            parts.append(row.detail)
+        else:
+            if row.kind in SHORT:
+                parts.append(KINDS[row.kind])
+            if row.detail:
+                parts.append(row.detail)
         parts += row.notes
-        if row.defect and row.case is not None:
-            parts.append(f"replay: {self.replay(row)}")
         return escape("\n".join(parts))
 
     # ---- for a program --------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ CODES = {
     "exponential-time": "exponential time on shared nodes",
     "nondeterministic": "nondeterministic: the same expression gave different gradients",
     "process-dies": "the engine kills the process",
+    "backward-hangs": "backward() does not return",
     "random-expressions": "wrong gradient in random expressions, though every op is right alone",
     "recursion-deep-graph": "RecursionError on a deep graph",
     "overflow-large-inputs": "overflow on large inputs",
