@@ -40,7 +40,10 @@ EXAMPLES = {
     "check-engine": """examples:
   gradverify check-engine my_micrograd.py            # a file; the Value class is found automatically
   gradverify check-engine micrograd.engine:Value     # a module and class
-  gradverify check-engine engine.py:Tensor --data-attr value --backward-method backprop""",
+  gradverify check-engine engine.py:Tensor --data-attr value --backward-method backprop
+  gradverify check-engine engine.py --leaf-kwargs requires_grad=True --json report.json
+  gradverify check-engine engine.py --op "softplus(x)=log(1 + exp(x))" --op "silu(x)=x * sigmoid(x)"
+  gradverify check-engine engine.py --replay "tanh(x) * k" --at x=0.5,k=2.5""",
 }
 
 
