@@ -1055,4 +1055,15 @@ CATALOG: list[Entry] = [
             }
         ),
     ),
+    Entry(
+        "package_engine",
+        (
+            "A correct engine laid out as a package, like micrograd: the folder holds __init__.py, engine.py and "
+            "functions.py, and engine.py imports its helpers relatively (`from .functions import ...`). Given the "
+            "folder, check-engine loads engine.py as part of its package."
+        ),
+        exit=0,
+        notes=frozenset({"second-backward-not-accumulating"}),
+        missing=frozenset({"powv", "c ** x"}),
+    ),
 ]

@@ -135,6 +135,36 @@ def _walk(root: Any, children: str, grad: str) -> None:
             step()
 
 
+def _engine_file(target: str) -> str:
+    """The file to load: `target` itself, or for a folder its engine.py (or __init__.py)."""
+    path = os.path.abspath(target)
+    if os.path.isdir(path):
+        for name in ("engine.py", "__init__.py", "value.py", "autograd.py"):
+            if os.path.isfile(os.path.join(path, name)):
+                return os.path.join(path, name)
+        found = sorted(f for f in os.listdir(path) if f.endswith(".py"))
+        raise EngineSpecError(
+            f"{target} is a folder without engine.py; name the file: {', '.join(found) or 'no .py files'}"
+        )
+    if not os.path.isfile(path):
+        raise EngineSpecError(f"no such file: {target}")
+    return path
+
+
+def _package_of(path: str) -> tuple[str | None, str]:
+    """The outermost package folder holding `path` (folders with __init__.py) and the file's dotted name."""
+    folder = os.path.dirname(path)
+    parts = [os.path.splitext(os.path.basename(path))[0]]
+    top = None
+    while os.path.isfile(os.path.join(folder, "__init__.py")):
+        top = folder
+        parts.insert(0, os.path.basename(folder))
+        folder = os.path.dirname(folder)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return top, ".".join(parts)
+
+
 def load(spec: str) -> Engine:
     """The engine named by `spec`: a file or a module, optionally `:CLASS`."""
     target, class_name = spec, ""
@@ -144,18 +174,24 @@ def load(spec: str) -> Engine:
     roots: list[str] = []
     try:
         if target.endswith(".py") or os.path.sep in target or os.path.exists(target):
-            path = os.path.abspath(target)
-            if not os.path.isfile(path):
-                raise EngineSpecError(f"no such file: {target}")
-            sys.path.insert(0, os.path.dirname(path))
-            name = "_engine_under_test"
-            mod_spec = importlib.util.spec_from_file_location(name, path)
-            if mod_spec is None or mod_spec.loader is None:
-                raise EngineSpecError(f"cannot import {target}")
-            module = importlib.util.module_from_spec(mod_spec)
-            sys.modules[name] = module
-            mod_spec.loader.exec_module(module)
-            roots.append(os.path.dirname(path))
+            path = _engine_file(target)
+            package, dotted = _package_of(path)
+            if package is not None:
+                # A file inside a package (micrograd/engine.py with `from .utils import ...`): imported as
+                # part of its package, so that its relative imports work.
+                sys.path.insert(0, os.path.dirname(package))
+                module = importlib.import_module(dotted)
+                roots.append(package)
+            else:
+                sys.path.insert(0, os.path.dirname(path))
+                name = "_engine_under_test"
+                mod_spec = importlib.util.spec_from_file_location(name, path)
+                if mod_spec is None or mod_spec.loader is None:
+                    raise EngineSpecError(f"cannot import {target}")
+                module = importlib.util.module_from_spec(mod_spec)
+                sys.modules[name] = module
+                mod_spec.loader.exec_module(module)
+                roots.append(os.path.dirname(path))
         else:
             sys.path.insert(0, os.getcwd())
             module = importlib.import_module(target)
