@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 from autodiff.ops import OPS
 from gradverify.engines.probes import Row, Trusted, _run
-from gradverify.engines.remote import Observation, RemoteEngine
+from gradverify.engines.remote import RemoteEngine
 from oracles.check import Checker
-from oracles.expr import Apply, Const, Expr, Var, nodes, op_of, parse, to_source
+from oracles.expr import Apply, Const, Expr, Var, nodes, op_of, parse, to_source, variables
 from oracles.local import local_rule
 
 __all__ = ["CODES", "Finding", "deep_and_large", "no_gradient", "second_backward", "shared_nodes", "timing"]
@@ -392,7 +392,7 @@ def second_backward(engine: RemoteEngine, ops: set[str]) -> Finding | None:
     sources += [f"{u}({u}(x))" for u in unary]
     for source in sources:
         expr = parse(source)
-        point = {k: v for k, v in {"x": 0.7, "y": -1.3}.items() if k in {n.name for n in _vars(expr)}}
+        point = {k: v for k, v in {"x": 0.7, "y": -1.3}.items() if k in variables(expr)}
         obs = engine.observe(expr, point, twice=True)
         if not obs.numbers_ok():
             continue
@@ -419,19 +419,3 @@ def last_bits(engine: RemoteEngine, checker: Checker, ops: set[str]) -> Finding 
         shown = " vs ".join(map(str, _distinct(grads)))
         return Finding("nondeterministic-last-bits", False, f"{_text(expr, point)}: {shown}")
     return None
-
-
-def _apply_nodes(expr: Expr) -> list[Apply]:
-    from oracles.expr import nodes
-
-    return [n for n in nodes(expr) if isinstance(n, Apply)]
-
-
-def _vars(expr: Expr) -> list[Var]:
-    from oracles.expr import nodes
-
-    return [n for n in nodes(expr) if isinstance(n, Var)]
-
-
-def observation_died(obs: Observation) -> bool:
-    return obs.status == "died"
