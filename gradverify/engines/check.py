@@ -173,6 +173,7 @@ def _run(
         probes.probe_in_context(engine, rows, checker, trust, nested=False, unstable=unstable)
     ok_ops = {name for name in rows if name in OPS and rows[name].kind == "correct"}
     trust = probes.trusted(rows)
+    report.walk_checked = bool({"add", "mul"} & ok_ops)
     with _phase(seconds, "graph walk"):
         say("looking at how backward() walks shared nodes...")
         found, walk_ok = walks.shared_nodes(engine, checker, trust, ok_ops)

@@ -19,6 +19,7 @@ import functools
 import importlib
 import importlib.util
 import inspect
+import linecache
 import numbers
 import operator
 import os
@@ -40,7 +41,21 @@ class EngineSpecError(Exception):
 
 
 DATA_NAMES = ("data", "value", "val", "x", "item", "_data", "_value", "v")
-GRAD_NAMES = ("grad", "gradient", "g", "_grad", "grad_value", "adjoint", "d")
+GRAD_NAMES = (
+    "grad",
+    "gradient",
+    "g",
+    "_grad",
+    "grad_value",
+    "adjoint",
+    "d",
+    "derivative",
+    "deriv",
+    "dvalue",
+    "dv",
+    "partial",
+    "adj",
+)
 BACKWARD_NAMES = ("backward", "backprop", "backpropagate", "back_prop", "backward_pass", "back", "grad_backward")
 CLASS_NAMES = ("Value", "Scalar", "Var", "Variable", "Node", "Tensor", "Number", "Scalar", "Dual")
 CHILDREN_NAMES = ("_prev", "_children", "prev", "children", "_parents", "parents", "_inputs", "inputs", "_src", "src")
@@ -330,6 +345,8 @@ def _ops(engine: Engine, custom: Mapping[str, int]) -> dict[str, Any]:
     for name in custom:
         if callable(getattr(cls, name, None)):
             found[name] = ("method", name)
+        elif callable(getattr(cls, f"__{name}__", None)):  # abs(x), which Python spells x.__abs__()
+            found[name] = ("method", f"__{name}__")
         elif inspect.isfunction(getattr(module, name, None)):
             found[name] = ("function", name)
         else:
@@ -387,11 +404,11 @@ def detect_backward(engine: Engine, overrides: Mapping[str, Any]) -> dict[str, A
         config["grad"] = grad
     else:
         config["grad"] = next((n for n in GRAD_NAMES if hasattr(probe, n)), None)
-        if config["grad"] is None:  # some engines create the gradient attribute only in backward()
-            x = engine.leaf(3.0)
-            config["grad"] = "grad"
-            _attempt(lambda: engine.backward(_square(engine, x)))
-            config["grad"] = next((n for n in GRAD_NAMES if hasattr(x, n)), None)
+        if config["grad"] is None or not _gradient_reaches(engine, seeded=False):
+            # Created or filled only by backward(), under a name of the student's own: the attribute of the
+            # input that holds d(x * x)/dx = 6 afterwards.
+            found = _grad_by_value(engine)
+            config["grad"] = found or config["grad"]
         if config["grad"] is None:
             raise EngineSpecError(f"{cls.__name__}: cannot find the gradient attribute; name it with --grad-attr")
     seed = overrides.get("seed_root", "auto")
@@ -415,6 +432,39 @@ def detect_backward(engine: Engine, overrides: Mapping[str, Any]) -> dict[str, A
     config["gradient_reaches"] = bool(reaches)
     config["notes"] = notes
     return config
+
+
+def _grad_by_value(engine: Engine) -> str | None:
+    ops = engine.config.get("ops", {})
+    expected = 6.0 if ops.get("mul") else 2.0
+    for seeded in (False, True):
+        x = engine.leaf(3.0)
+        root = _square(engine, x)
+        names = set(getattr(root, "__dict__", {})) | {
+            s for c in type(root).__mro__ for s in getattr(c, "__slots__", ())
+        }
+        if seeded:  # the root's own gradient attribute: the one that differs from the leaf's data
+            for name in names:
+                value = getattr(root, name, None)
+                if _is_number(value) and name != engine.config["data"] and _as_float(value) == 0.0:
+                    setattr(root, name, 1.0)
+        if _attempt(functools.partial(_ran, engine.backward, root)) is None:
+            continue
+        for name in sorted(set(getattr(x, "__dict__", {})) | names):
+            value = _attempt(functools.partial(getattr, x, name))
+            if (
+                value is not None
+                and _is_number(value)
+                and _as_float(value) == expected
+                and name != engine.config["data"]
+            ):
+                return str(name)
+    return None
+
+
+def _ran(f: Callable[[Any], Any], arg: Any) -> bool:
+    f(arg)
+    return True
 
 
 def _pair(engine: Engine) -> Any:
@@ -514,12 +564,16 @@ def _error(e: BaseException, engine: Engine, phase: str, op: str | None, method:
     # own method, before anything else ran (micrograd's `assert isinstance(other, (int, float))`).
     python_says = isinstance(e, TypeError) and "unsupported operand" in str(e)
     unsupported = python_says and (not mine or (phase == "forward" and _names_class(str(e), engine)))
+    # A method that does not take this call (`def sigmoid(self, x)`, a helper on plain numbers): Python raises
+    # before any line of it runs. It is not this op, whatever its name.
+    unsupported = unsupported or (phase == "forward" and isinstance(e, TypeError) and not mine)
     refused = (
         phase == "forward"
         and isinstance(e, (AssertionError, NotImplementedError, TypeError))
         and len(mine) == 1
         and method is not None
         and mine[0][2].rsplit(".", 1)[-1] == method
+        and _explicit(mine[0])
     )
     if isinstance(e, RecursionError):
         text = "RecursionError: maximum recursion depth exceeded"
@@ -535,6 +589,13 @@ def _error(e: BaseException, engine: Engine, phase: str, op: str | None, method:
         "refused": refused,
         "missing_method": isinstance(e, _Missing),
     }
+
+
+def _explicit(frame: tuple[str, int, str]) -> bool:
+    """The line raised on purpose (`raise NotImplementedError`, `assert isinstance(...)`), rather than failed
+    doing arithmetic (`other + (-self)` with -self None)."""
+    line = linecache.getline(frame[0], frame[1]).strip()
+    return line.startswith(("raise", "assert"))
 
 
 def _names_class(text: str, engine: Engine) -> bool:

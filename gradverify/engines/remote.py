@@ -64,7 +64,7 @@ class Observation:
         if self.error is not None:
             where = f" (at {self.error['where']})" if self.error.get("where") else ""
             phase = {"forward": "", "backward": " in backward()", "read": " reading the result"}[self.error["phase"]]
-            return f"raised {self.error['text']}{phase}{where}"
+            return f"{self.error['text']}{phase}{where}"
         return "ok"
 
 

@@ -37,6 +37,7 @@ class Report:
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: dict[str, int] = field(default_factory=dict)
     output: tuple[int, str] = (0, "")  # bytes printed, the first of them
+    walk_checked: bool = False  # shared nodes could be built from ops that passed (+ or *)
 
     @property
     def defects(self) -> list[str]:
@@ -44,8 +45,16 @@ class Report:
         return rows + [f.title for f in self.findings if f.defect]
 
     @property
+    def verified(self) -> bool:
+        """At least one op was found right: a pass says something."""
+        return any(r.kind == "correct" for r in self.rows.values())
+
+    @property
     def exit_status(self) -> int:
-        return 1 if self.defects else 0
+        """1: a defect; 3: nothing could be verified (no op the table knows, say); 0: every op it has is right."""
+        if self.defects:
+            return 1
+        return 0 if self.verified else 3
 
     def replay(self, row: Row) -> str:
         if row.case is None:
@@ -70,7 +79,10 @@ class Report:
         console.print(table)
         console.print("[bold]engine-level findings[/]")
         if not any(f.defect for f in self.findings):
-            console.print("  [green]ok[/]  shared nodes, the order of the graph walk, time on shared nodes")
+            if self.walk_checked:
+                console.print("  [green]ok[/]  shared nodes, the order of the graph walk, time on shared nodes")
+            else:
+                console.print("  [yellow]not checked[/]  shared nodes and the graph walk: no + or * passed alone")
         for f in self.findings:
             mark = "[bold red]WRONG[/]" if f.defect else "[yellow]note[/]"
             console.print(f"  {mark}  {escape(f.title)}: {escape(f.detail)}", highlight=False)
@@ -83,6 +95,11 @@ class Report:
         console.print(f"time: {phases}", highlight=False)
         if self.defects:
             console.print(f"[bold red]{len(self.defects)} problem(s) with this engine's gradients[/]")
+        elif not self.verified:
+            console.print(
+                "[bold yellow]nothing could be verified[/]: no op of this engine could be checked (see the table); "
+                "if the class is not the engine, name it as FILE:CLASS"
+            )
         else:
             console.print("[bold green]every op this engine has gives the right values and gradients[/]")
 
@@ -106,6 +123,7 @@ class Report:
             "api": self.api,
             "notes": self.notes,
             "exit_status": self.exit_status,
+            "graph_walk_checked": self.walk_checked,
             "defects": self.defects,
             "ops": {
                 name: {
