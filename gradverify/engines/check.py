@@ -194,7 +194,7 @@ def _run(
         twice = walks.second_backward(engine, ok_ops)
         if twice is not None:
             findings.append(twice)
-    if args.examples > 0 and walk_ok and not unstable:
+    if args.examples > 0 and walk_ok and not unstable and ok_ops:
         with _phase(seconds, "random expressions"):
             findings += campaign.random_expressions(engine, rows, accuracy, args.examples, args.seed, say)
     _finish(engine, report, unstable)
