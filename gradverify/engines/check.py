@@ -228,7 +228,7 @@ def _finish(engine: RemoteEngine, report: Report, unstable: list[str]) -> None:
     dying = [
         r
         for r in report.rows.values()
-        if r.kind == "crash" and ("the process ended" in r.detail or "raised SystemExit" in r.detail)
+        if r.kind == "crash" and ("the process ended" in r.detail or "SystemExit" in r.detail)
     ]
     if dying and not any(f.code == "process-dies" for f in report.findings):
         names = ", ".join(r.name for r in dying)

@@ -407,7 +407,13 @@ def _problem(case: Case, obs: Observation) -> tuple[str, str] | None:
     if obs.status == "died":
         return "crash", f"{shown}: {obs.text}"
     if obs.status == "error":
-        return "crash", f"{shown}: {obs.describe()}"
+        text = obs.error["text"] if obs.error else ""
+        hint = ""
+        if any(c.value for c in nodes(case.expr) if isinstance(c, Const)) and (
+            "'int' object has no attribute" in text or "'float' object has no attribute" in text
+        ):
+            hint = " (the number is used as if it were a Value: it is never wrapped)"
+        return "crash", f"{shown}: {obs.describe()}{hint}"
     if obs.status == "bad":
         kind = "returns-none" if obs.bad and obs.bad["kind"] == "none" else "returns-non-value"
         return kind, f"{shown}: {obs.describe()}"
