@@ -24,6 +24,7 @@ import numbers
 import operator
 import os
 import random
+import re
 import sys
 import time
 import warnings
@@ -564,11 +565,15 @@ def _error(e: BaseException, engine: Engine, phase: str, op: str | None, method:
     # engine ran. Raised by arithmetic inside the op on one of the engine's Values (`self.data ** k` with k a
     # Value), it says the same: the op does not take a Value there. A refusal: an assert or a raise in the op's
     # own method, before anything else ran (micrograd's `assert isinstance(other, (int, float))`).
-    python_says = isinstance(e, TypeError) and "unsupported operand" in str(e)
-    unsupported = python_says and (not mine or (phase == "forward" and _names_class(str(e), engine)))
-    # A method that does not take this call (`def sigmoid(self, x)`, a helper on plain numbers): Python raises
-    # before any line of it runs. It is not this op, whatever its name.
-    unsupported = unsupported or (phase == "forward" and isinstance(e, TypeError) and not mine)
+    # A method that does not take this call (`def sigmoid(self, x)`, a helper on plain numbers) is the same:
+    # Python raises before any line of it runs. It is not this op, whatever its name.
+    unsupported = isinstance(e, TypeError) and not mine and phase == "forward"
+    # `x ** y` with a Value exponent in a `__pow__` written for numbers (`self.data ** k`, `math.log(k)`) fails
+    # on the Value it was never meant to take: Python's TypeError names the class. Only there: anywhere else
+    # such an error is a bug in an op that must take Values (`Value(self.data + other)` in __add__).
+    unsupported = unsupported or (
+        phase == "forward" and op == "powv" and isinstance(e, TypeError) and _names_class(str(e), engine)
+    )
     refused = (
         phase == "forward"
         and isinstance(e, (AssertionError, NotImplementedError, TypeError))
@@ -602,7 +607,7 @@ def _explicit(frame: tuple[str, int, str]) -> bool:
 
 def _names_class(text: str, engine: Engine) -> bool:
     names = {engine.cls.__name__} | {c.__name__ for c in type.__subclasses__(engine.cls)}
-    return any(f"'{n}'" in text for n in names)
+    return any(re.search(rf"\b{re.escape(n)}\b", text) for n in names)
 
 
 def _kind(x: Any, engine: Engine) -> str:
