@@ -271,7 +271,7 @@ def _attempt(f: Callable[[], Any]) -> Any:
 def detect(engine: Engine, overrides: Mapping[str, Any], custom: Mapping[str, int]) -> dict[str, Any]:
     """Everything about the API that does not need backward(): leaf construction, the value attribute, the
     ops; then, in `detect_backward`, what does. Flags the user gave are checked against the class first."""
-    cls, module = engine.cls, engine.module
+    module = engine.module
     config: dict[str, Any] = {"custom": dict(custom)}
     leaf_class = overrides.get("leaf_class")
     if leaf_class:
@@ -284,11 +284,40 @@ def detect(engine: Engine, overrides: Mapping[str, Any], custom: Mapping[str, in
     try:
         probe = engine.leaf(1.5)
     except BaseException as e:
+        # The class with the operators may not be the one inputs are made with (Node(data, parents) with a
+        # Variable(data) subclass): a subclass that can be made from a number is.
+        if not leaf_class:
+            for sub in _subclasses(engine):
+                config["leaf_class"] = sub
+                probe = _attempt(functools.partial(engine.leaf, 1.5))
+                if probe is not None:
+                    config.setdefault("notes_early", []).append(f"inputs are made as {sub}(x)")
+                    break
+                config["leaf_class"] = None
+        if config.get("leaf_class"):
+            return _finish_detect(engine, overrides, custom, config, probe)
         flag = "--leaf-kwargs" if config["leaf_kwargs"] else "--leaf-kwargs (e.g. requires_grad=True)"
         raise EngineSpecError(
             f"making a leaf with {_leaf_text(engine, 1.5)} failed: {type(e).__name__}: {e}{_where(e, engine.roots)}; "
-            f"if the constructor needs more arguments, give them with {flag}"
+            f"if the constructor needs more arguments, give them with {flag}, or name the class of inputs "
+            "with --leaf-class"
         ) from None
+    return _finish_detect(engine, overrides, custom, config, probe)
+
+
+def _subclasses(engine: Engine) -> list[str]:
+    cls, module = engine.cls, engine.module
+    return [
+        c.__name__
+        for _, c in inspect.getmembers(module, inspect.isclass)
+        if c is not cls and issubclass(c, cls) and c.__module__ == module.__name__
+    ]
+
+
+def _finish_detect(
+    engine: Engine, overrides: Mapping[str, Any], custom: Mapping[str, int], config: dict[str, Any], probe: Any
+) -> dict[str, Any]:
+    cls = engine.cls
     data = overrides.get("data_attr")
     if data:
         if not hasattr(probe, data):
@@ -431,7 +460,7 @@ def detect_backward(engine: Engine, overrides: Mapping[str, Any]) -> dict[str, A
     if not reaches and not overrides.get("leaf_class") and not overrides.get("leaf_kwargs"):
         reaches = _try_leaf_variants(engine, notes)
     config["gradient_reaches"] = bool(reaches)
-    config["notes"] = notes
+    config["notes"] = config.pop("notes_early", []) + notes
     return config
 
 
@@ -505,16 +534,12 @@ def _gradient_reaches(engine: Engine, seeded: bool) -> bool:
 
 def _try_leaf_variants(engine: Engine, notes: list[str]) -> bool:
     """Leaves that must opt in (`requires_grad=True`) or be of a subclass (`Parameter`)."""
-    cls, module = engine.cls, engine.module
+    cls = engine.cls
     variants: list[tuple[str | None, dict[str, Any]]] = []
     with contextlib.suppress(TypeError, ValueError):
         params = inspect.signature(cls).parameters
         variants += [(None, {n: True}) for n in REQUIRES_GRAD if n in params]
-    subclasses = [
-        c.__name__
-        for _, c in inspect.getmembers(module, inspect.isclass)
-        if c is not cls and issubclass(c, cls) and c.__module__ == module.__name__
-    ]
+    subclasses = _subclasses(engine)
     variants += [(s, {}) for s in subclasses]
     variants += [(s, kw) for s in subclasses for _, kw in variants if kw]
     for leaf_class, kwargs in variants:
