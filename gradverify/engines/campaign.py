@@ -70,7 +70,19 @@ def random_expressions(
 ) -> list[Finding]:
     """Search; put each failure on its op's row or in an engine-level finding."""
     remaining = [name for name in OPS if rows[name].kind == "correct"]
-    engine.wrap = [FORMS[form] for form, row in rows.items() if form in FORMS and row.kind != "correct"]
+    # Numbers go where the engine takes them: an int-only `**` gets whole exponents passed as ints (and so do
+    # other whole constants), and a number form it gets wrong, or refuses in the kind used here, gets the
+    # number as a leaf (the form is reported on its own row).
+    params = dict(_PARAMS)
+    engine.ints = rows["pow"].refuses == "float"
+    if engine.ints:
+        params["pow"] = [p for p in params["pow"] if p == int(p)]
+    refused_here = "int" if engine.ints else "float"
+    engine.wrap = [
+        FORMS[form]
+        for form, row in rows.items()
+        if form in FORMS and (row.kind != "correct" or row.refuses == refused_here)
+    ]
     if rows["pow"].kind != "correct":  # x ** 2 is the pow row; in a random DAG it can also be powv(x, 2.0)
         engine.wrap.append(("powv", 1))
     memo = _Remembered(engine)
@@ -80,7 +92,7 @@ def random_expressions(
         if not remaining:
             break
         status(f"random expressions over {', '.join(remaining)}...")
-        failure, counted = _search(checker, remaining, examples, seed)
+        failure, counted = _search(checker, remaining, examples, seed, params)
         for name, count in counted.items():
             rows[name].random = max(rows[name].random, count)
         if failure is None:
@@ -144,7 +156,9 @@ def _short(verdict: Any) -> str:
 SHRINK_SECONDS = 10.0  # shrinking stops improving the counterexample after this long
 
 
-def _search(checker: Checker, ops: list[str], examples: int, seed_value: int) -> tuple[Any, dict[str, int]]:
+def _search(
+    checker: Checker, ops: list[str], examples: int, seed_value: int, params: Mapping[str, list[float]]
+) -> tuple[Any, dict[str, int]]:
     """One Hypothesis search: the smallest failing (case, verdict) found, if any, and how often each op
     appeared in the expressions that passed. Shrinking gets SHRINK_SECONDS: after that every new candidate is
     let pass, the shrinker gives up, and the smallest failure so far is the answer (Hypothesis then reports
@@ -166,7 +180,7 @@ def _search(checker: Checker, ops: list[str], examples: int, seed_value: int) ->
         verbosity=Verbosity.quiet,
         print_blob=False,
     )
-    @given(case=checked_dags(ops=ops, limit=50.0, params=_PARAMS))
+    @given(case=checked_dags(ops=ops, limit=50.0, params=params))
     def check(case: Checked) -> None:
         if first_failure and time.monotonic() - first_failure[0] > SHRINK_SECONDS:
             return

@@ -315,8 +315,12 @@ def _replay(engine: RemoteEngine, args: argparse.Namespace, console: Any) -> int
     except (ParseError, ValueError) as e:
         raise UsageError(f"cannot read the expression: {e}") from None
     engine.ints = bool(args.int_constants)
+    point = parse_point(args.at)
+    seen = engine.observe(expr, point, engine.ints)
+    if seen.error is not None and (seen.error.get("unsupported") or seen.error.get("refused")):
+        raise UsageError(f"the engine does not take {expr} ({seen.error['text']}): nothing to replay")
     try:
-        verdict = Checker(engine=engine).check(expr, parse_point(args.at))
+        verdict = Checker(engine=engine).check(expr, point)
     except PointOutsideDomain as e:
         raise UsageError(f"cannot check at this point: {e}") from None
     verdict.notes.insert(0, engine.where)

@@ -57,7 +57,19 @@ GRAD_NAMES = (
     "partial",
     "adj",
 )
-BACKWARD_NAMES = ("backward", "backprop", "backpropagate", "back_prop", "backward_pass", "back", "grad_backward")
+BACKWARD_NAMES = (
+    "backward",
+    "backwards",
+    "backprop",
+    "backpropagate",
+    "back_prop",
+    "backward_pass",
+    "backpass",
+    "back",
+    "grad_backward",
+    "compute_gradients",
+    "compute_grad",
+)
 CLASS_NAMES = ("Value", "Scalar", "Var", "Variable", "Node", "Tensor", "Number", "Scalar", "Dual")
 CHILDREN_NAMES = ("_prev", "_children", "prev", "children", "_parents", "parents", "_inputs", "inputs", "_src", "src")
 REQUIRES_GRAD = ("requires_grad", "requires_gradient", "needs_grad", "trainable", "is_leaf_param")
@@ -167,6 +179,30 @@ def _engine_file(target: str) -> str:
     return path
 
 
+def _import_file(path: str) -> Any:
+    """A file that is no package's: run as a module of its own. If it imports its own folder by name (`from
+    mergrad import ...`, a folder without __init__.py), the folders above it are tried as import roots."""
+    sys.path.insert(0, os.path.dirname(path))
+    name = "_engine_under_test"
+    mod_spec = importlib.util.spec_from_file_location(name, path)
+    if mod_spec is None or mod_spec.loader is None:
+        raise EngineSpecError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(mod_spec)
+    sys.modules[name] = module
+    try:
+        mod_spec.loader.exec_module(module)
+        return module
+    except ModuleNotFoundError as e:
+        folder, dotted = os.path.dirname(path), [os.path.splitext(os.path.basename(path))[0]]
+        for _ in range(3):
+            dotted.insert(0, os.path.basename(folder))
+            folder = os.path.dirname(folder)
+            if e.name and e.name.split(".")[0] == dotted[0]:
+                sys.path.insert(0, folder)
+                return importlib.import_module(".".join(dotted))
+        raise
+
+
 def _package_of(path: str) -> tuple[str | None, str]:
     """The outermost package folder holding `path` (folders with __init__.py) and the file's dotted name."""
     folder = os.path.dirname(path)
@@ -199,14 +235,7 @@ def load(spec: str) -> Engine:
                 module = importlib.import_module(dotted)
                 roots.append(package)
             else:
-                sys.path.insert(0, os.path.dirname(path))
-                name = "_engine_under_test"
-                mod_spec = importlib.util.spec_from_file_location(name, path)
-                if mod_spec is None or mod_spec.loader is None:
-                    raise EngineSpecError(f"cannot import {target}")
-                module = importlib.util.module_from_spec(mod_spec)
-                sys.modules[name] = module
-                mod_spec.loader.exec_module(module)
+                module = _import_file(path)
                 roots.append(os.path.dirname(path))
         else:
             sys.path.insert(0, os.getcwd())
@@ -390,8 +419,9 @@ def detect_backward(engine: Engine, overrides: Mapping[str, Any]) -> dict[str, A
     config, cls, module = engine.config, engine.cls, engine.module
     notes: list[str] = []
     name = overrides.get("backward_method")
+    node = _attempt(functools.partial(_pair, engine))  # a node an op made: some engines set methods per instance
     if name:
-        if callable(getattr(cls, name, None)):
+        if callable(getattr(cls, name, None)) or callable(getattr(node, name, None)):
             config["backward"] = ("method", name)
         elif inspect.isfunction(getattr(module, name, None)):
             config["backward"] = ("function", name)
@@ -400,7 +430,9 @@ def detect_backward(engine: Engine, overrides: Mapping[str, Any]) -> dict[str, A
                 f"--backward-method {name}: {cls.__name__} has no method {name} (nor the module a function)"
             )
     else:
-        method = next((n for n in BACKWARD_NAMES if callable(getattr(cls, n, None))), None)
+        method = next((n for n in BACKWARD_NAMES if callable(getattr(cls, n, None))), None) or next(
+            (n for n in BACKWARD_NAMES if n != "_backward" and callable(getattr(node, n, None))), None
+        )
         function = next((n for n in BACKWARD_NAMES if inspect.isfunction(getattr(module, n, None))), None)
         if method:
             config["backward"] = ("method", method)
@@ -517,17 +549,26 @@ def _square(engine: Engine, x: Any) -> Any:
 
 
 def _gradient_reaches(engine: Engine, seeded: bool) -> bool:
+    """Does a gradient reach the input of x * x, x + x, tanh(x), ... (any one: an op of its own may be broken,
+    and the question here is how backward() is driven, not whether every op is right)?"""
     before = engine.config.get("seed")
     engine.config["seed"] = seeded
+    ops = engine.config.get("ops", {})
 
-    def run() -> bool:
+    def run(name: str) -> bool:
         x = engine.leaf(3.0)
-        engine.backward(_square(engine, x))
+        how = ops[name]
+        if how[0] == "operator":
+            root = getattr(operator, how[1])(x, x)
+        else:
+            root = engine.apply(Apply(name, (Var("x"),)), [x], ints=False)
+        engine.backward(root)
         g = engine.read_grad(x)
         return g is not None and _is_number(g) and _as_float(g) != 0.0
 
     try:
-        return bool(_attempt(run))
+        tried = [n for n in ("mul", "add", "tanh", "exp", "sigmoid", "relu") if ops.get(n)]
+        return any(_attempt(functools.partial(run, n)) for n in tried)
     finally:
         engine.config["seed"] = before
 
@@ -539,6 +580,8 @@ def _try_leaf_variants(engine: Engine, notes: list[str]) -> bool:
     with contextlib.suppress(TypeError, ValueError):
         params = inspect.signature(cls).parameters
         variants += [(None, {n: True}) for n in REQUIRES_GRAD if n in params]
+        # Any other switch that is off by default (`param=False`, `track=False`) may be the opt-in.
+        variants += [(None, {n: True}) for n, p in params.items() if p.default is False and n not in REQUIRES_GRAD]
     subclasses = _subclasses(engine)
     variants += [(s, {}) for s in subclasses]
     variants += [(s, kw) for s in subclasses for _, kw in variants if kw]
@@ -786,14 +829,17 @@ def doubling(engine: Engine, op: str, levels: int) -> dict[str, Any]:
     how = engine.config["ops"][op]
     x = engine.leaf(1.0)
     v = x
+    note("forward")
+    start = time.perf_counter()
     for _ in range(levels):
         v = getattr(operator, how[1])(v, v)
+    forward = time.perf_counter() - start
     note("backward")
     start = time.perf_counter()
     engine.backward(v)
     seconds = time.perf_counter() - start
     g = engine.read_grad(x)
-    return {"seconds": seconds, "grad": _as_float(g) if _is_number(g) else None}
+    return {"seconds": seconds, "forward": forward, "grad": _as_float(g) if _is_number(g) else None}
 
 
 def chain(engine: Engine, op: str, length: int) -> dict[str, Any]:

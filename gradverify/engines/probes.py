@@ -115,6 +115,7 @@ class Row:
     random: int = 0  # random expressions it appeared in
     notes: list[str] = field(default_factory=list)
     passed: list[tuple[Case, Observation]] = field(default_factory=list)  # alone, for the context probes
+    refuses: str = ""  # "int" or "float": numbers of this kind it does not take (`x ** 0.5` with int powers only)
 
     @property
     def defect(self) -> bool:
@@ -287,6 +288,8 @@ def probe_alone(
         if row.kind != "correct":
             continue
         for case, obs in observed:
+            if not obs.ok:  # a form the engine refuses (x ** 0.5 where only int powers are taken): not judged
+                continue
             row.checked += 1
             verdict = checker.judge(case.expr, case.point, _run(obs))
             bad = [r for r in verdict.rows if r.status == "DISAGREES" and r.quantity != "value"]
@@ -333,12 +336,13 @@ def _relative_errors(bad: list[Any], obs: Observation) -> float | None:
     worst = 0.0
     for r in bad:
         got, exact = obs.grads.get(r.quantity), r.reference
-        if got is None or exact is None or exact == 0 or not math.isfinite(got):
+        if got is None or exact is None or not math.isfinite(got):
             return None
         error = abs(got - exact)
         if error > IMPRECISE[0] * abs(exact) + IMPRECISE[1]:
             return None
-        worst = max(worst, error / abs(exact))
+        if exact != 0:  # at an exact 0 (log(|x| + 1e-10) at x = 1) the floor alone decides
+            worst = max(worst, error / abs(exact))
     return worst
 
 
@@ -430,6 +434,7 @@ def _classify_alone(row: Row, observed: list[tuple[Case, Observation]]) -> None:
         case, obs = refusals[0]
         assert obs.error is not None
         row.notes.append(f"with {which} numbers: unsupported ({obs.error['text']})")
+        row.refuses = which
     if not usable:
         row.kind = "not-exercised"
         row.detail = "no point inside its domain to try it at"
@@ -454,7 +459,8 @@ def _problem(case: Case, obs: Observation) -> tuple[str, str] | None:
         kind = "returns-none" if obs.bad and obs.bad["kind"] == "none" else "returns-non-value"
         return kind, f"{shown}: {obs.describe()}"
     if obs.value_kind != "number" or obs.value is None:
-        return "returns-non-value", f"{shown}: the result's value is not a number ({obs.value_kind})"
+        held = {"value": "a Value (a Value inside a Value)", "none": "None"}.get(obs.value_kind, "not a number")
+        return "wrong-value", f"{shown}: the result's value is {held}"
     exact = exact_value(case.expr, case.point)
     if not math.isfinite(obs.value) or not abs(mpmath.mpf(obs.value) - exact) <= mpmath.mpf(1e-6) * abs(exact) + 1e-12:
         return "wrong-value", f"{shown} gives {obs.value!r}, expected {mpmath.nstr(exact, 17)}"

@@ -319,13 +319,17 @@ def timing(engine: RemoteEngine, ops: set[str], budget: float) -> Finding | None
     if op is None:
         return None
     times: list[tuple[int, float | None]] = []
+    forward: list[float] = []  # building the graph, at each size
+    building = False  # a time-out came while the graph was being built
     wrong: list[str] = []
     for levels in (8, 12, 16, 20, 24):
         status, payload = engine.ask("doubling", op, levels, seconds=budget)
         if status != "ok":
             times.append((levels, None))
+            building = "while building" in str(payload)
             break
         times.append((levels, payload["seconds"]))
+        forward.append(payload.get("forward", 0.0))
         if payload["grad"] != 2.0**levels:
             wrong.append(f"{levels} levels: gradient {payload['grad']!r}, exactly {2.0**levels:g}")
         if payload["seconds"] > budget / 8:
@@ -341,6 +345,22 @@ def timing(engine: RemoteEngine, ops: set[str], budget: float) -> Finding | None
     exponential = (growth and growth[-1] > 1.5 and measured[-1][1] > 0.05) or (
         timed_out and measured and measured[-1][1] > 0.01
     )
+    levels_run = [n for n, _ in times][: len(forward)]
+    forward_growth = [
+        (b / a) ** (1 / (m - n))
+        for (n, a), (m, b) in itertools.pairwise(zip(levels_run, forward, strict=True))
+        if a > 1e-4
+    ]
+    if building or (forward_growth and forward_growth[-1] > 1.5 and forward[-1] > 0.05):
+        shown_forward = ", ".join(f"{n} levels {_secs(s)}" for (n, _), s in zip(times, forward, strict=False))
+        return Finding(
+            "exponential-time",
+            True,
+            f"v = v {'+' if op == 'add' else '*'} v repeated: building the graph took {shown_forward}"
+            + (", then more than the time limit" if building else "")
+            + "; each level multiplies the time of the forward pass itself (something per node grows with the "
+            "graph, such as a label or a copy of the children)",
+        )
     if exponential:
         return Finding(
             "exponential-time",
