@@ -452,7 +452,7 @@ def detect_backward(engine: Engine, overrides: Mapping[str, Any]) -> dict[str, A
                 f"the engine has no backward(): gradverify runs each node's _backward in reverse topological order "
                 f"(children in .{children}), with the root's gradient set to 1"
             )
-    if config["backward"][0] == "method":
+    if config["backward"][0] == "method" and callable(getattr(cls, config["backward"][1], None)):
         method = getattr(cls, config["backward"][1])
         with contextlib.suppress(TypeError, ValueError):
             params = list(inspect.signature(method).parameters.values())[1:]
