@@ -1066,4 +1066,88 @@ CATALOG: list[Entry] = [
         notes=frozenset({"second-backward-not-accumulating"}),
         missing=frozenset({"powv", "c ** x"}),
     ),
+    Entry(
+        "int_powers_only.py",
+        (
+            "A correct engine whose ** takes whole-number exponents only (assert isinstance(n, int)), with / built "
+            "on it as self * other ** -1: x ** 0.5 is refused on purpose, a limit and no defect. (A public engine of "
+            "this shape crashed gradverify: the refused cases were judged as numbers.)"
+        ),
+        exit=0,
+        ops={},
+        notes=frozenset({"nondeterministic-last-bits", "recursion-deep-graph", "second-backward-not-accumulating"}),
+        missing=frozenset({"c ** x", "c - x", "c / x", "exp", "log", "neg", "powv", "relu", "sigmoid", "sub", "x - c"}),
+    ),
+    Entry(
+        "mul_closure_on_backward.py",
+        (
+            "__mul__ stores its closure as out.backward instead of out._backward: on a product the instance "
+            "attribute hides the class's backward(), and a product inside an expression passes nothing back. add is "
+            "right (a public engine of this shape had add blamed for mul's bug); mul and what is built on it are wrong."
+        ),
+        exit=1,
+        ops={
+            "mul": frozenset({"wrong-gradient"}),
+            "neg": frozenset({"wrong-gradient"}),
+            "sub": frozenset({"wrong-gradient"}),
+            "x * c": frozenset({"wrong-gradient"}),
+            "c * x": frozenset({"wrong-gradient"}),
+        },
+        notes=frozenset({"second-backward-not-accumulating"}),
+        missing=frozenset(
+            {"c ** x", "c - x", "c / x", "div", "exp", "log", "pow", "powv", "relu", "sigmoid", "tanh", "x / c"}
+        ),
+    ),
+    Entry(
+        "numerical_derivatives.py",
+        (
+            "A correct engine whose tanh' and exp' are finite differences: right to about 1e-7 relative. Imprecise "
+            "is not wrong (PyTorch at its usual tolerances agrees); the rows are correct, with a note."
+        ),
+        exit=0,
+        ops={},
+        notes=frozenset({"second-backward-not-accumulating"}),
+        missing=frozenset(
+            {"c ** x", "c - x", "c / x", "div", "log", "neg", "pow", "powv", "relu", "sigmoid", "sub", "x - c", "x / c"}
+        ),
+    ),
+    Entry(
+        "param_keyword.py",
+        (
+            "A correct engine whose inputs opt in with a keyword of its own, Var(x, param=True); the switch is found "
+            "among the constructor's arguments that default to False."
+        ),
+        exit=0,
+        ops={},
+        notes=frozenset({"second-backward-not-accumulating"}),
+        missing=frozenset(
+            {
+                "c * x",
+                "c ** x",
+                "c + x",
+                "c - x",
+                "c / x",
+                "div",
+                "exp",
+                "log",
+                "neg",
+                "pow",
+                "powv",
+                "relu",
+                "sigmoid",
+                "x / c",
+            }
+        ),
+    ),
+    Entry(
+        "value_inside_value.py",
+        (
+            "tanh builds its result from Values and stores a Value as the result's .data; its backward then crashes "
+            "on 1 - t**2 (no __rsub__). Everything else is right."
+        ),
+        exit=1,
+        ops={"tanh": frozenset({"crash", "wrong-value"})},
+        notes=frozenset({"second-backward-not-accumulating"}),
+        missing=frozenset({"c ** x", "c - x", "c / x", "log", "powv", "relu", "sigmoid"}),
+    ),
 ]

@@ -431,7 +431,7 @@ def last_bits(engine: RemoteEngine, checker: Checker, ops: set[str]) -> Finding 
         return None
     expr = parse("t = x * y; u = t * t + t * p; v = u * t + t * q + u * r; v * u + t * s + v * t")
     point = {"x": 0.7, "y": -1.3, "p": 0.3, "q": 1.7, "r": -2.9, "s": 0.11}
-    runs = [engine.observe(expr, point, shuffle=7 * i) for i in range(24)]
+    runs = [engine.observe(expr, point, shuffle=7 * i) for i in range(48)]
     if not all(r.numbers_ok() for r in runs):
         return None
     grads = [r.grads for r in runs]
