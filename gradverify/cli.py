@@ -218,6 +218,8 @@ def _fuzz(args: argparse.Namespace, console: Console) -> int:
         raise UsageError("--examples must be at least 1")
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
+    if args.points < 1:
+        raise UsageError("--points must be at least 1")
     ops = _ops_list(args.ops)
     if args.plant:
         from gradverify.bugs import BUGS
@@ -238,6 +240,7 @@ def _fuzz(args: argparse.Namespace, console: Console) -> int:
             on_progress=tick,
             max_ops=args.max_ops,
             bug=args.plant,
+            points=args.points,
         ),
     )
     return _report_campaign(result, args, console, engine=None)
@@ -300,9 +303,18 @@ def _report_campaign(result: Any, args: argparse.Namespace, console: Console, en
     console.print(table)
     modes = result.symbolic_modes
     console.print(
-        f"symbolic referee: whole-expression diff {modes.get('diff', 0)}, exact chain rule {modes.get('chain', 0)}; "
-        f"finite differences skipped a variable in {result.fd_skipped}; ill-conditioned points {result.ill_conditioned}"
+        f"symbolic referee: SymEngine {modes.get('symengine', 0)}, SymPy {modes.get('sympy', 0)}, exact chain rule "
+        f"{modes.get('chain', 0)}; finite differences skipped a variable in {result.fd_skipped}; "
+        f"ill-conditioned points {result.ill_conditioned}"
     )
+    checks = result.checks
+    if checks:
+        share = result.informative / result.components if result.components else 0.0
+        console.print(
+            f"{checks} checks ({checks / max(result.examples, 1):.1f} points per DAG); gradient components "
+            f"{result.components}: {share:.1%} informative (nonzero and verified to 1e-6 of their size), "
+            f"{result.zero} exactly zero"
+        )
     for error in result.errors:
         console.print(f"[bold yellow]campaign error (not an engine defect):[/] {error}")
     for defect in result.defects:
@@ -314,7 +326,12 @@ def _report_campaign(result: Any, args: argparse.Namespace, console: Console, en
             args.json,
             {
                 "examples": result.examples,
+                "checks": result.checks,
                 "seconds": result.seconds,
+                "stage_seconds": result.stage_seconds,
+                "components": result.components,
+                "informative": result.informative,
+                "zero": result.zero,
                 "worst": result.worst,
                 "ops": {k: {"examples": v.examples, "worst": v.worst} for k, v in result.ops.items()},
                 "symbolic_modes": result.symbolic_modes,
@@ -455,6 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fuzz.add_argument("--no-database", action="store_true", help="keep no failing examples")
     fuzz.add_argument("--max-ops", type=int, default=40, metavar="N", help="largest expression, in ops (default 40)")
+    fuzz.add_argument("--points", type=int, default=3, metavar="N", help="points to check each DAG at (default 3)")
     fuzz.add_argument(
         "--plant", metavar="BUG", help="plant a classic bug (see `gradverify bugs`) in the engine first: a demo"
     )

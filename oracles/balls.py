@@ -60,6 +60,20 @@ def _rational(p: int, q: int) -> Any:
     return flint.arb(p) / q
 
 
+def _integer_power(base: Any, n: int) -> Any:
+    # By repeated squaring: arb's own ** returns nan for a ball that contains 0 (it goes through a logarithm).
+    result = flint.arb(1)
+    square = base
+    k = abs(n)
+    while k:
+        if k & 1:
+            result = result * square
+        k >>= 1
+        if k:
+            square = square * square
+    return result if n >= 0 else 1 / result
+
+
 def _power(base: Any, exponent: Any) -> Any:
     # arb's ** with an arb exponent is exp(e log b): fine for b > 0, which is the only place the op table uses it.
     return base**exponent
@@ -71,6 +85,7 @@ _NAMESPACE: dict[str, Any] = {
     "_le": _less_equal,
     "_q": _rational,
     "_pow": _power,
+    "_ipow": _integer_power,
 }
 
 
@@ -104,8 +119,7 @@ class _Emitter:
             if type(base).__name__ == "Exp1":
                 return f"{self.emit(exponent)}.exp()"
             if exponent.is_Integer:
-                n = int(exponent)
-                return f"({self.emit(base)} ** {n})" if n >= 0 else f"(1 / {self.emit(base)} ** {-n})"
+                return f"_ipow({self.emit(base)}, {int(exponent)})"
             if exponent.is_Rational and tuple(int(v) for v in exponent.get_num_den()) == (1, 2):
                 return f"{self.emit(base)}.sqrt()"
             return f"_pow({self.emit(base)}, {self.emit(exponent)})"

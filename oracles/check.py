@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -33,11 +34,12 @@ class Checker:
         accuracy: Mapping[str, tuple[float, float]] | None = None,
         symbolic_seconds: float = 2.0,
         symbolic_max_nodes: int = 400,
+        symbolic_engine: str = "symengine",
     ) -> None:
         self.engine = engine
         self.accuracy = dict(accuracy or {})
         makers: dict[str, Callable[[], Any]] = {
-            "sympy": lambda: Symbolic(max_nodes=symbolic_max_nodes, seconds=symbolic_seconds),
+            "sympy": lambda: Symbolic(max_nodes=symbolic_max_nodes, seconds=symbolic_seconds, engine=symbolic_engine),
             "fd": FiniteDifferences,
             "torch": Autograd,
         }
@@ -63,7 +65,12 @@ class Checker:
         """Run the engine and every referee at `point` and compare them."""
         point = {k: float(v) for k, v in point.items()}
         self._require_domain(expr, point)
-        return self.judge(expr, point, self.engine.run(expr, point))
+        start = time.perf_counter()
+        run = self.engine.run(expr, point)
+        engine_seconds = time.perf_counter() - start
+        verdict = self.judge(expr, point, run)
+        verdict.seconds["engine"] = engine_seconds
+        return verdict
 
     def judge(
         self, expr: Expr, point: Mapping[str, float], run: EngineRun, engine: EngineAdapter | None = None
@@ -71,9 +78,15 @@ class Checker:
         """Compare what an engine already computed for `expr` at `point` (`run`) with every referee. `engine`
         (default: this checker's) is what blame re-runs single ops on."""
         point = {k: float(v) for k, v in point.items()}
+        start = time.perf_counter()
         model = self.model(expr, point)
+        model_seconds = time.perf_counter() - start
         results: list[RefereeResult] = [referee(expr, point) for referee in self.referees]
-        return compare(expr, point, run, results, model, engine or self.engine)
+        start = time.perf_counter()
+        verdict = compare(expr, point, run, results, model, engine or self.engine)
+        verdict.seconds["error model"] = model_seconds
+        verdict.seconds["compare"] = time.perf_counter() - start
+        return verdict
 
     def _require_domain(self, expr: Expr, point: Mapping[str, float]) -> None:
         from oracles.floats import evaluate
