@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import flint
 import mpmath
 import sympy as sp
 
@@ -73,11 +74,28 @@ class LocalRule:
         n = self.arity
         return [[_to_float(flat[i * n + j]) for j in range(n)] for i in range(n)]
 
-    def output_sensitivity(self, args: Sequence[float]) -> float:
+    def second_over_box(self, args: Sequence[float], errors: Sequence[float]) -> list[list[Any]] | None:
+        """The Hessian as arb balls enclosing its values over the whole box args[i] +- errors[i] (at 128 bits),
+        or None where a ball is not finite (the box touches a pole or leaves the domain)."""
+        saved = flint.ctx.prec
+        flint.ctx.prec = 128
+        try:
+            flat = self._second_arb(*(flint.arb(a, e) for a, e in zip(args, errors, strict=True)))
+        except (ZeroDivisionError, ValueError, ArithmeticError):
+            return None
+        finally:
+            flint.ctx.prec = saved
+        if not all(b.is_finite() for b in flat):
+            return None
+        n = self.arity
+        return [[flat[i * n + j] for j in range(n)] for i in range(n)]
+
+    def output_sensitivity(self, args: Sequence[float], d: float | None = None, h: float | None = None) -> float:
         """For a unary op, f'' / f': how much the derivative moves per unit change of the output (-2 tanh(x)
         for tanh). 0 where f' is exactly 0 (relu's flat side). Computed in arb balls when floats underflow."""
-        d = self.first(args)[0]
-        h = self.second(args)[0][0]
+        if d is None or h is None:  # the caller may have them already
+            d = self.first(args)[0]
+            h = self.second(args)[0][0]
         if _trusted(d) and (_trusted(h) or h == 0.0):
             return h / d
         (d_mp,) = self._confirmed_first(args)
