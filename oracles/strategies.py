@@ -187,7 +187,10 @@ class _Builder:
             return node, v  # steep, not flat
         ds = list(d) if isinstance(d, tuple) else [d]
         same = op.arity == 2 and node.args[0] == node.args[1]
-        dead = all(di == 0.0 for di in ds) or (same and ds[0] + ds[1] == 0.0)
+        # Dead: no gradient passes to any input that is not a constant (relu's flat side, x ** 0, base ** 0,
+        # y * 0), or the node is constant (t - t, t / t).
+        live = [di for di, a in zip(ds, node.args, strict=True) if not isinstance(a, Const)]
+        dead = (0.0 in live) or (same and ds[0] + ds[1] == 0.0)
         saturated = op.arity == 1 and abs(ds[0]) * max(1.0, abs(xs[0])) < FLAT
         if not (dead or saturated) or self.draw(_integers(0, MINORITY - 1)) == 0:
             return node, v
@@ -289,17 +292,20 @@ def checked_dags(
     used = {n.name for n in nodes(root) if isinstance(n, Var)}
     at = {k: v for k, v in point.items() if k in used}
     more = []
+    sides = _sides(root, at, limit)
     for _ in range(points - 1):
         candidate = {k: v + draw(_MOVES) for k, v in at.items()}
-        if _fits(root, candidate, limit):
+        if sides is not None and _sides(root, candidate, limit) == sides:
             more.append(candidate)
     return Checked(root, at, tuple(more))
 
 
-def _fits(expr: Expr, point: Mapping[str, float], limit: float) -> bool:
-    """Every op's input at `point` is inside its domain by EDGE_MARGIN and KINK_MARGIN from its kinks, and no
-    value exceeds `limit`: what the builder guarantees at the point it builds at."""
+def _sides(expr: Expr, point: Mapping[str, float], limit: float) -> tuple[bool, ...] | None:
+    """Which side of its kink each kinked op's input is on at `point` (a relu alive at the first point stays
+    alive at the others), or None unless every op's input is inside its domain by EDGE_MARGIN and KINK_MARGIN
+    from its kinks and no value exceeds `limit`: what the builder guarantees at the point it builds at."""
     values: dict[bytes, float] = {}
+    sides: list[bool] = []
     for node in nodes(expr):
         if isinstance(node, Var):
             values[node.digest] = point[node.name]
@@ -312,14 +318,17 @@ def _fits(expr: Expr, point: Mapping[str, float], limit: float) -> bool:
             for i, (x, domain) in enumerate(zip(xs, op.domains(), strict=True)):
                 margin = EDGE_MARGIN * max(1.0, abs(x))
                 if not domain.is_real_line and not (x - margin in domain and x + margin in domain):
-                    return False
-                if any(k.arg == i and abs(x - k.at) < KINK_MARGIN for k in op.kinks):
-                    return False
+                    return None
+                for k in op.kinks:
+                    if k.arg == i:
+                        if abs(x - k.at) < KINK_MARGIN:
+                            return None
+                        sides.append(x > k.at)
             v = _value(node, xs, limit)
             if v is None:
-                return False
+                return None
             values[node.digest] = v
-    return True
+    return tuple(sides)
 
 
 def small_trees(ops: Sequence[str] | None = None, max_leaves: int = 8, max_vars: int = 4) -> st.SearchStrategy[Expr]:
