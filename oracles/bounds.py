@@ -102,7 +102,7 @@ class ErrorModel:
             if op.arity == 1:
                 error, local_errors = _unary_errors(rule, op.domains(), xs[0], es[0], d[0], h[0][0], own, ulps)
             else:
-                error, local_errors = _errors(rule, op.domains(), node, xs, es, d, h, own, ulps)
+                error, local_errors = _binary_errors(rule, op.domains(), node, xs, es, d, h, own, ulps)
             for kink in op.kinks:
                 x, e = xs[kink.arg], es[kink.arg]
                 if e > 0.0 and abs(x - kink.at) <= e:
@@ -232,6 +232,55 @@ def _unary_errors(
     # fast the derivative moves with the output.
     ed = curv * e + KAPPA * U * abs(d) * max(1.0, ulps) + abs(rule.output_sensitivity([x], d, h)) * own
     return error, [ed]
+
+
+def _binary_errors(
+    rule: LocalRule,
+    domains: Sequence[Any],
+    node: Apply,
+    xs: list[float],
+    es: list[float],
+    d: list[float],
+    h: list[list[float]],
+    own: float,
+    ulps: float,
+) -> tuple[float, list[float]]:
+    """`_errors` for an op of two inputs, written out: the same terms, for the two ways its inputs can be
+    grouped (two nodes, or one node twice: x * x). Falls back to `_errors` where the box's ball fails."""
+    (h00, h01), (h10, h11) = h
+    k = KAPPA * U * max(1.0, ulps)
+    if node.args[0] is node.args[1] or node.args[0] == node.args[1]:
+        e = es[0]
+        hv, l0, l1 = abs(h00 + h01 + h10 + h11), abs(h00 + h01), abs(h10 + h11)
+        if e > 0.0 and not rule.constant_curvature:
+            boxed = rule.second_over_box(xs, es)
+            if boxed is None:
+                return _errors(rule, domains, node, xs, es, d, h, own, ulps)
+            (b00, b01), (b10, b11) = boxed
+            hv, l0, l1 = _raised(hv, b00 + b01 + b10 + b11), _raised(l0, b00 + b01), _raised(l1, b10 + b11)
+        error = abs(d[0] + d[1]) * e + own + TINY
+        if math.isfinite(hv):
+            error += 0.5 * hv * e * e
+        return error, [l0 * e + k * abs(d[0]), l1 * e + k * abs(d[1])]
+    e0, e1 = es
+    v00, v01, v10, v11 = abs(h00), abs(h01), abs(h10), abs(h11)
+    if (e0 > 0.0 or e1 > 0.0) and not rule.constant_curvature:
+        boxed = rule.second_over_box(xs, es)
+        if boxed is None:
+            return _errors(rule, domains, node, xs, es, d, h, own, ulps)
+        (b00, b01), (b10, b11) = boxed
+        v00, v01, v10, v11 = _raised(v00, b00), _raised(v01, b01), _raised(v10, b10), _raised(v11, b11)
+    error = abs(d[0]) * e0 + abs(d[1]) * e1 + own + TINY
+    error += 0.5 * sum(
+        v * a * b for v, a, b in ((v00, e0, e0), (v01, e0, e1), (v10, e1, e0), (v11, e1, e1)) if math.isfinite(v)
+    )
+    return error, [v00 * e0 + v01 * e1 + k * abs(d[0]), v10 * e0 + v11 * e1 + k * abs(d[1])]
+
+
+def _raised(at_point: float, ball: Any) -> float:
+    """The larger of |f''| at the point and its bound over the box (`not <=`: a NaN at the point is replaced)."""
+    upper = _upper(ball)
+    return upper if not upper <= at_point else at_point
 
 
 def _grouped_one(hm: list[list[float]]) -> list[list[float]]:
