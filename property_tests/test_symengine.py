@@ -20,7 +20,7 @@ from property_tests.profiles import scaled
 
 DPS = 50
 SYMENGINE = Symbolic(dps=DPS)
-SYMPY = Symbolic(dps=DPS, engine="sympy", seconds=10.0)
+SYMPY = Symbolic(dps=DPS, engine="sympy", seconds=5.0)
 
 
 def _compare(expr: Expr, point: dict[str, float]) -> bool:
@@ -67,7 +67,7 @@ def test_symengine_matches_sympy_on_random_dags(record_property: Callable[[str, 
     compared: list[bool] = []
 
     @settings(max_examples=scaled(80), database=None)
-    @given(case=checked_dags(max_ops=25))
+    @given(case=checked_dags(max_ops=20))
     def check(case: Checked) -> None:
         compared.append(_compare(case.expr, case.point))
 
