@@ -29,7 +29,7 @@ EXAMPLES = {
   gradverify demo moons --out pictures    # writes pictures/moons.png
   gradverify demo yinyang --check         # referee gradients and AdamW steps against PyTorch""",
     "fuzz": """examples:
-  gradverify fuzz                                  # 200 random DAGs, three referees each
+  gradverify fuzz                                  # 2,000 random DAGs, 3 points each, three referees
   gradverify fuzz --examples 5000 --workers 2 --seed 1 --json campaign.json
   gradverify fuzz --ops tanh,mul,add --examples 500
   gradverify fuzz --plant tanh-one-minus-t          # watch a campaign find a planted bug""",
@@ -72,13 +72,14 @@ def _grad(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(f"--at names {', '.join(extra)}, which the expression does not use")
     if not names:
         raise UsageError("the expression has no variables: there is no gradient to check")
-    checker = Checker()
+    # One expression at one point: SymPy itself is the exact referee here (campaigns use SymEngine's derivative).
+    checker = Checker(symbolic_engine="sympy")
     if args.plant:
         from gradverify.bugs import BUGS, broken_engine
 
         if args.plant not in {b.name for b in BUGS}:
             raise UsageError(f"--plant: unknown bug {args.plant!r}; see gradverify bugs")
-        checker = Checker(engine=broken_engine(args.plant))
+        checker = Checker(engine=broken_engine(args.plant), symbolic_engine="sympy")
     try:
         verdict = checker.check(expr, point)
     except PointOutsideDomain as e:
@@ -455,7 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES["fuzz"],
         formatter_class=formatter,
     )
-    fuzz.add_argument("--examples", type=int, default=200, metavar="N", help="expressions to check (default 200)")
+    fuzz.add_argument("--examples", type=int, default=2000, metavar="N", help="DAGs to check (default 2000)")
     fuzz.add_argument(
         "--seed",
         type=int,
