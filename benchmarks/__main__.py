@@ -256,10 +256,11 @@ def _throughput_section(data: dict[str, Any]) -> list[str]:
     ]
     for c in data["campaign"]:
         shares = [f"{c.stage_seconds.get(p, 0.0) / c.seconds:.0%}" for p in stages]
-        paths = " / ".join(str(c.paths.get(k, 0)) for k in ("symengine", "sympy", "chain"))
         lines.append(
             f"| {c.points} | {c.examples} | {c.dags_per_second:.1f} ({c.range[0]:.1f}-{c.range[1]:.1f}) | "
-            f"{c.checks_per_second:.1f} | {c.informative:.1%} | {c.zero:.1%} | {paths} | " + " | ".join(shares) + " |"
+            f"{c.checks_per_second:.1f} | {c.informative:.1%} | {c.zero:.1%} | {_paths(c.paths)} | "
+            + " | ".join(shares)
+            + " |"
         )
     lines += [
         "",
@@ -278,10 +279,9 @@ def _throughput_section(data: dict[str, Any]) -> list[str]:
     ]
     for t in data["throughput"]:
         shares = [f"{t.per_part[p] / t.seconds:.0%}" for p in _PARTS]
-        paths = " / ".join(str(t.paths.get(k, 0)) for k in ("symengine", "sympy", "chain"))
         lines.append(
             f"| {t.mode} | {t.size} | {t.trees} x {t.points_per_tree} | "
-            f"{t.rate:.0f} ({t.range[0]:.0f}-{t.range[1]:.0f}) | {paths} | " + " | ".join(shares) + " |"
+            f"{t.rate:.0f} ({t.range[0]:.0f}-{t.range[1]:.0f}) | {_paths(t.paths)} | " + " | ".join(shares) + " |"
         )
     lines += [
         "",
@@ -295,6 +295,11 @@ def _throughput_section(data: dict[str, Any]) -> list[str]:
         "",
     ]
     return lines
+
+
+def _paths(paths: dict[str, int]) -> str:
+    """How often each symbolic path gave the result: SymEngine / SymPy / chain rule."""
+    return " / ".join(str(paths.get(k, 0)) for k in ("symengine", "sympy", "chain"))
 
 
 _PARTS = ["engine", "error model", "sympy", "fd", "torch", "compare"]
