@@ -306,7 +306,7 @@ def _report_campaign(result: Any, args: argparse.Namespace, console: Console, en
     console.print(
         f"symbolic referee: SymEngine {modes.get('symengine', 0)}, SymPy {modes.get('sympy', 0)}, exact chain rule "
         f"{modes.get('chain', 0)}; finite differences skipped a variable in {result.fd_skipped}; "
-        f"ill-conditioned points {result.ill_conditioned}"
+        f"ill-conditioned points {result.ill_conditioned}; a referee could not run in {result.referee_failures}"
     )
     checks = result.checks
     if checks:
@@ -338,6 +338,7 @@ def _report_campaign(result: Any, args: argparse.Namespace, console: Console, en
                 "symbolic_modes": result.symbolic_modes,
                 "fd_skipped": result.fd_skipped,
                 "ill_conditioned": result.ill_conditioned,
+                "referee_failures": result.referee_failures,
                 "defects": [vars(d) for d in result.defects],
                 "errors": result.errors,
             },

@@ -80,6 +80,7 @@ class CampaignResult:
     symbolic_modes: dict[str, int] = field(default_factory=lambda: {"symengine": 0, "sympy": 0, "chain": 0})
     fd_skipped: int = 0
     ill_conditioned: int = 0
+    referee_failures: int = 0  # checks where a referee could not run (never counted as agreement)
     defects: list[Defect] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # a worker that crashed (not a defect of the engine)
 
@@ -99,6 +100,7 @@ class CampaignResult:
             self.symbolic_modes[m] = self.symbolic_modes.get(m, 0) + n
         self.fd_skipped += other.fd_skipped
         self.ill_conditioned += other.ill_conditioned
+        self.referee_failures += other.referee_failures
         self.defects.extend(other.defects)
         self.errors.extend(other.errors)
 
@@ -154,6 +156,7 @@ def _work(job: Job, progress: Any) -> CampaignResult:
                 worst[r] = max(worst[r], verdict.worst_ratio(r))
             result.fd_skipped += any(r.referee == "fd" and r.status == "skipped" for r in verdict.rows)
             result.ill_conditioned += bool(verdict.ill_conditioned)
+            result.referee_failures += bool(verdict.referee_failures)
         result.examples += 1
         progress.put(1)
         for r, v in worst.items():

@@ -209,7 +209,7 @@ def settle(
             except Undecided:
                 if prec >= MAX_PREC:
                     raise
-                prec *= 2
+                prec = min(2 * prec, MAX_PREC)
                 continue
             if all(_known(b, bits) for b in balls):
                 return balls, prec
@@ -217,7 +217,7 @@ def settle(
                 if all(b.is_finite() for b in balls):
                     return balls, prec
                 raise ArithmeticError("a result is not finite at any precision (outside a domain?)")
-            prec *= 2
+            prec = min(2 * prec, MAX_PREC)
     finally:
         flint.ctx.prec = saved
 

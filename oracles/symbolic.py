@@ -220,7 +220,13 @@ class Symbolic:
                 reasons.append(reason)
         if balls is None and rows is None:
             mode = f"chain (whole-expression diff skipped: {'; '.join(reasons)})"
-            balls, _ = settle(_chain_program(key, len(names)), args, bits)
+            try:
+                balls, _ = settle(_chain_program(key, len(names)), args, bits)
+            except ArithmeticError as e:  # a relu input that no precision puts on one side of 0, say
+                result.failure = f"no exact value: {e} ({mode})"
+                result.skipped = dict.fromkeys(names, result.failure)
+                result.seconds = time.perf_counter() - start
+                return result
         self.modes[mode.split(" ")[0]] += 1
         if balls is not None:
             self._read_balls(balls, names, result)

@@ -103,6 +103,18 @@ def test_symbolic_referee_gives_up_cleanly_on_expression_swell() -> None:
         assert abs(fast.exact["x"] - result.exact["x"]) <= mpmath.mpf(10) ** -28 * abs(result.exact["x"])
 
 
+def test_symbolic_referee_reports_an_undecidable_kink_instead_of_raising() -> None:
+    # exp(log(x)) - x is exactly 0, but no ball around it is: relu's side cannot be decided at any precision.
+    # SymPy's mpmath evaluation picks a side (SymEngine's balls hand the case to it); the exact chain rule,
+    # alone, must report that it has no value rather than crash the campaign.
+    expr = parse("relu(exp(log(x)) - x) + x")
+    assert Symbolic()(expr, {"x": 0.7}).exact["__mode__"] == "sympy"
+    alone = Symbolic(max_nodes=0)(expr, {"x": 0.7})
+    assert alone.failure is not None
+    assert "no exact value" in alone.failure
+    assert alone.grads == {}
+
+
 @settings(max_examples=30)
 @given(case=checked_dags(max_ops=12))
 def test_fd_error_estimate_is_honest(case: Checked) -> None:
