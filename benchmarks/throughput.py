@@ -18,6 +18,7 @@ from oracles.engines import AUTODIFF
 from oracles.expr import nodes, parse, variables
 from oracles.floats import FloatProgram, OutsideDomain
 from oracles.strategies import Checked, checked_dags
+from oracles.symbolic import forget_structures
 
 __all__ = [
     "MODES",
@@ -107,6 +108,7 @@ def throughput(size: int, trees: int, points_per_tree: int, mode: str = "symengi
 
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose from {list(MODES)}")
+    forget_structures()  # every run pays for compiling its structures, as the first did
     checker = Checker(
         symbolic_max_nodes=0 if mode == "chain rule" else 400,
         symbolic_engine="sympy" if mode == "sympy" else "symengine",
@@ -176,6 +178,7 @@ def campaign_rate(examples: int, points: int, seed: int = 7) -> CampaignRate:
     """`gradverify fuzz --examples N --points P --seed S` on one worker, in this process, timed."""
     from gradverify.fuzz import run_campaign
 
+    forget_structures()  # the same seed draws the same DAGs: without this, later runs find them compiled
     result = run_campaign(examples, workers=1, seed=seed, points=points)
     if result.defects or result.errors:
         raise AssertionError(f"the campaign found a defect or failed: {result.defects or result.errors}")

@@ -7,16 +7,25 @@ point: a node count n, the variables' values, then n ops from the table, each ap
 before it and, for a binary op, to an earlier node or a constant. Every node's value is known while it is
 built, so every op's input is inside the op's domain *by construction*: an input outside it is first passed
 through an adapter made of ops (`c*c + k` for log, a divisor, a power's base), an input near a kink is moved
-off it, and a value that would grow past 1e6 is squashed with tanh first. Reusing earlier nodes gives shared
-subexpressions (DAGs) for free; graphs of 20-50 nodes cost a few milliseconds each.
+off it, and a value that would grow past 1e6 is scaled and squashed with tanh first. Reusing earlier nodes
+gives shared subexpressions (DAGs) for free; graphs of 20-50 nodes cost a few milliseconds each. With
+`points=k` the same DAG comes with up to k - 1 more points near the first, on the same side of every kink.
+
+The examples are made informative: a node that would pass no gradient to an input (a dead relu, `t - t`,
+`x ** 0`, `y * 0`, a saturated tanh) hides any wrong derivative below it, so all but one in MINORITY such
+nodes are revived (the relu's input negated, the saturated input scaled to about 1, the constant node left
+out), and a coordinate is 0.0 one time in MINORITY. The minority kept is deliberate: a wrong relu mask shows
+on a dead relu. `property_tests/test_strategies.py` holds the share of informative gradient components (nonzero
+and verified to 1e-6 of their size) at 90% or more.
 
 `small_trees()` draws small trees with `st.recursive`, which shrink to very small counterexamples; domains
 are kept by construction with the same adapters, applied whatever the point, and a subtree is sometimes
 used twice.
 
 Shrinking: a DAG shrinks toward fewer nodes, toward the first op of the table (add), toward children that
-are the variables (index draws shrink to 0, the first variable), toward fewer variables, and toward the
-point 0.0 / 1.0 values; small trees shrink toward a single variable. A counterexample found with either
+are the variables (index draws shrink to 0, the first variable), toward fewer variables, toward the
+point 0.0 / 1.0 values, toward keeping a flat node as drawn, and toward extra points equal to the first;
+small trees shrink toward a single variable. A counterexample found with either
 is usually one or two ops deep after shrinking.
 """
 

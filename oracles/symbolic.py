@@ -36,7 +36,7 @@ from oracles.expr import Apply, Const, Expr, Var, nodes, variables
 from oracles.local import local_rule
 from oracles.referee import RefereeResult
 
-__all__ = ["Symbolic", "SymbolicServer", "TooSlow"]
+__all__ = ["Symbolic", "SymbolicServer", "TooSlow", "forget_structures"]
 
 
 def _compile(key: tuple[Any, ...]) -> tuple[tuple[str, ...], Any]:
@@ -292,6 +292,14 @@ def _symengine_program(key: tuple[Any, ...]) -> Callable[..., Any] | str:
         return compile_arb([*inputs, *const_symbols], [f, *grads])
     except (Untranslatable, RuntimeError, TypeError, ValueError, RecursionError) as e:
         return f"SymEngine: {type(e).__name__}: {e}"
+
+
+def forget_structures() -> None:
+    """Forget every compiled structure, here and in SymPy's child process: for benchmarks that time a campaign
+    or a set of DAGs more than once, which would otherwise find them compiled from the first run."""
+    _symengine_program.cache_clear()
+    if SymbolicServer._shared is not None:
+        SymbolicServer._shared._child.close()
 
 
 def _chain_program(key: tuple[Any, ...], n_vars: int) -> Callable[..., list[Any]]:
