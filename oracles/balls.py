@@ -7,8 +7,8 @@ digits, with no second evaluation to compare against. Where cancellation eats th
 tanh(x) is 1 to the working precision) the ball just gets wide, and `settle` doubles the precision until it is
 narrow again, or until a ball around 0 is narrower than anything a float could show.
 
-`compile_arb` turns SymEngine expressions (after SymEngine's common-subexpression elimination, so a DAG stays a
-DAG) into one Python function over arbs. Only the forms the op table produces are translated: + * ** (integer,
+`compile_arb` turns SymEngine expressions (each distinct subexpression once, so a DAG stays a DAG) into one
+Python function over arbs. Only the forms the op table produces are translated: + * ** (integer,
 rational and real exponents), exp, log, tanh, and relu's Piecewise; anything else raises `Untranslatable` and
 the caller falls back (to SymPy).
 """
@@ -89,92 +89,104 @@ _NAMESPACE: dict[str, Any] = {
 }
 
 
+_LEAVES = (
+    *("Integer", "Zero", "One", "NegativeOne", "Rational", "Half", "RealDouble", "Exp1"),
+    *("BooleanTrue", "BooleanFalse"),
+)
+
+
 class _Emitter:
-    """Writes one Python expression per SymEngine node, naming inputs and CSE symbols."""
+    """Writes straight-line Python over arbs for SymEngine expressions: one line per distinct compound node (so a
+    DAG stays a DAG), numbers inline.
+
+    Common subexpressions are found by SymEngine's own equality (its hash-consing), not by `symengine.cse`: on a
+    derivative holding a sum SymEngine had left unflattened (`(x + P) + x + P`, from differentiating
+    (log(t) * t) ** 2 with t = u ** (x + P)), cse returned x + P for the whole sum and lost a factor of 2. A
+    thorough run caught it: SymPy's own derivative disagreed with SymEngine's compiled one.
+    """
 
     def __init__(self, names: dict[Any, str]) -> None:
         self.names = names
+        self.lines: list[str] = []
 
-    def emit(self, e: Any) -> str:
+    def value(self, e: Any) -> str:
+        """A Python expression for `e`: a number, an input's name, or the name of the line that computes it."""
         name = self.names.get(e)
         if name is not None:
             return name
+        if type(e).__name__ in _LEAVES:
+            return self._leaf(e)
+        stack: list[tuple[Any, bool]] = [(e, False)]
+        while stack:  # post-order, without recursion: a derivative can be deeper than Python's stack
+            node, ready = stack.pop()
+            if node in self.names:
+                continue
+            if not ready:
+                stack.append((node, True))
+                stack.extend((a, False) for a in node.args if a not in self.names and type(a).__name__ not in _LEAVES)
+                continue
+            text = self._compound(node)
+            self.names[node] = f"s{len(self.lines)}"
+            self.lines.append(f"    {self.names[node]} = {text}")
+        return self.names[e]
+
+    def _leaf(self, e: Any) -> str:
         kind = type(e).__name__
-        args = e.args
-        if e.is_Integer:  # Integer, Zero, One, NegativeOne
+        if e.is_Integer:
             return f"_A({int(e)})"
-        if e.is_Rational:  # Rational, Half
+        if e.is_Rational:
             p, q = e.get_num_den()
             return f"_q({int(p)}, {int(q)})"
         if kind == "RealDouble":
             return f"_A({float(e)!r})"
         if kind == "Exp1":
             return "_A(1).exp()"
+        return "True" if kind == "BooleanTrue" else "False"
+
+    def _compound(self, e: Any) -> str:
+        """One node, its arguments already named."""
+        kind = type(e).__name__
+        args = e.args
+        v = self.value
         if kind == "Add":
-            return "(" + " + ".join(self.emit(a) for a in args) + ")"
+            return " + ".join(v(a) for a in args)
         if kind == "Mul":
-            return "(" + " * ".join(self.emit(a) for a in args) + ")"
+            return " * ".join(v(a) for a in args)
         if kind == "Pow":
             base, exponent = args
             if type(base).__name__ == "Exp1":
-                return f"{self.emit(exponent)}.exp()"
+                return f"{v(exponent)}.exp()"
             if exponent.is_Integer:
-                return f"_ipow({self.emit(base)}, {int(exponent)})"
-            if exponent.is_Rational and tuple(int(v) for v in exponent.get_num_den()) == (1, 2):
-                return f"{self.emit(base)}.sqrt()"
-            return f"_pow({self.emit(base)}, {self.emit(exponent)})"
+                return f"_ipow({v(base)}, {int(exponent)})"
+            if exponent.is_Rational and tuple(int(k) for k in exponent.get_num_den()) == (1, 2):
+                return f"{v(base)}.sqrt()"
+            return f"_pow({v(base)}, {v(exponent)})"
         if kind in ("log", "tanh"):
-            (a,) = args
-            return f"{self.emit(a)}.{kind}()"
+            return f"{v(args[0])}.{kind}()"
         if kind == "Piecewise":
             # ((value, condition), ..., (value, True)), flattened by SymEngine into one tuple.
             pairs = list(zip(args[::2], args[1::2], strict=True))
-            if not self._is_true(pairs[-1][1]):
+            if type(pairs[-1][1]).__name__ != "BooleanTrue":
                 raise Untranslatable(f"a Piecewise without an otherwise case: {str(e)[:80]}")
-            text = self.emit(pairs[-1][0])
+            text = v(pairs[-1][0])
             for value, condition in reversed(pairs[:-1]):
-                text = f"({self.emit(value)} if {self.condition(condition)} else {text})"
+                text = f"({v(value)} if {v(condition)} else {text})"
             return text
-        raise Untranslatable(f"no arb spelling for {kind}: {str(e)[:80]}")
-
-    @staticmethod
-    def _is_true(c: Any) -> bool:
-        return type(c).__name__ == "BooleanTrue"
-
-    def condition(self, c: Any) -> str:
-        name = self.names.get(c)
-        if name is not None:
-            return name
-        kind = type(c).__name__
         if kind == "StrictLessThan":
-            return f"_lt({self.emit(c.args[0])}, {self.emit(c.args[1])})"
+            return f"_lt({v(args[0])}, {v(args[1])})"
         if kind == "LessThan":
-            return f"_le({self.emit(c.args[0])}, {self.emit(c.args[1])})"
-        if kind == "BooleanTrue":
-            return "True"
-        if kind == "BooleanFalse":
-            return "False"
-        if kind == "Equality" and self._is_true(c.args[1]):  # CSE writes a shared condition as `x0 == True`
-            return self.condition(c.args[0])
-        raise Untranslatable(f"no arb spelling for the condition {kind}: {str(c)[:80]}")
+            return f"_le({v(args[0])}, {v(args[1])})"
+        if kind == "Equality" and type(args[1]).__name__ == "BooleanTrue":
+            return v(args[0])
+        raise Untranslatable(f"no arb spelling for {kind}: {str(e)[:80]}")
 
 
 def compile_arb(inputs: Sequence[Any], outputs: Sequence[Any]) -> Callable[..., tuple[Any, ...]]:
     """A function of arbs (one per SymEngine symbol in `inputs`) returning an arb per expression in `outputs`,
-    each common subexpression computed once."""
-    import symengine as se
-
-    replacements, reduced = se.cse(list(outputs))
-    names: dict[Any, str] = {s: f"i{k}" for k, s in enumerate(inputs)}
-    emitter = _Emitter(names)
-    lines = []
-    for k, (symbol, value) in enumerate(replacements):
-        kind = type(value).__name__
-        text = emitter.condition(value) if kind in ("StrictLessThan", "LessThan", "Equality") else emitter.emit(value)
-        lines.append(f"    s{k} = {text}")
-        names[symbol] = f"s{k}"
-    body = "\n".join(lines)
-    result = ", ".join(emitter.emit(e) for e in reduced)
+    each distinct subexpression computed once."""
+    emitter = _Emitter({s: f"i{k}" for k, s in enumerate(inputs)})
+    result = ", ".join(emitter.value(e) for e in outputs)
+    body = "\n".join(emitter.lines)
     source = f"def f({', '.join(f'i{k}' for k in range(len(inputs)))}):\n{body}\n    return ({result},)\n"
     namespace = dict(_NAMESPACE)
     exec(compile(source, "<arb program>", "exec"), namespace)
