@@ -114,6 +114,9 @@ class Op:
         a pair for a binary op. It receives the output too, so that tanh' can be `1 - out**2` (JAX's defjvp2).
     sympy(sp, *inputs, *params), torch(torch, *inputs, *params): the same op in SymPy and PyTorch; they
         receive the module so that this file imports neither.
+    symengine(se, *inputs, *params): the op in SymEngine, only where the SymPy spelling does not work when
+        given the symengine module instead (relu, a SymPy Function class); None means "as in SymPy". The
+        property tests check that the two spellings differentiate alike.
     domain: one `Domain` per input, or for an op with params a function of the params returning them.
     kinks: points of non-differentiability inside the domain, with the subgradient used there.
     ulps: how many units in the last place the float forward may be off (checked by the property tests).
@@ -129,6 +132,7 @@ class Op:
     sympy: Callable[..., Any]
     torch: Callable[..., Any]
     method: str
+    symengine: Callable[..., Any] | None = None
     domain: tuple[Domain, ...] | Callable[..., tuple[Domain, ...]] = (REAL,)
     kinks: tuple[Kink, ...] = ()
     params: tuple[Param, ...] = ()
@@ -138,6 +142,10 @@ class Op:
     doc: str = ""
     # Set by `bind`: the parameter values this op was made from (its family has them as `params`).
     values: tuple[float, ...] = ()
+
+    def symengine_spelling(self) -> Callable[..., Any]:
+        """How SymEngine spells this op: its own spelling if it has one, else the SymPy one."""
+        return self.symengine or self.sympy
 
     def domains(self, *values: float) -> tuple[Domain, ...]:
         """The domain of each input, given the parameter values (none for most ops)."""
@@ -315,6 +323,8 @@ _ENTRIES = [
         sympy=lambda sp, x: _sympy_relu(sp)(x),
         torch=lambda torch, x: torch.relu(x),
         method="relu",
+        # x if 0 < x, else 0: the derivative SymEngine takes is 1 if 0 < x, else 0, so relu'(0) = 0 here too.
+        symengine=lambda se, x: se.Piecewise((x, x > 0), (0, True)),
         kinks=(Kink(arg=0, at=0.0, subgradient=0.0),),
         ulps=0.0,
         doc="max(x, 0); relu'(0) = 0",
@@ -410,8 +420,9 @@ def _sympy_relu(sp: Any) -> Any:
 
 
 def _sympy_number(sp: Any, p: float) -> Any:
-    # Integral exponents stay integers so that SymPy keeps x**2 polynomial (and defined for x < 0).
-    return sp.Integer(int(p)) if p == int(p) else sp.Float(p, 30)
+    # Integral exponents stay integers so that SymPy keeps x**2 polynomial (and defined for x < 0); others are
+    # the float's exact value as a fraction (0.1 is 3602879701896397/36028797018963968), never a rounded Float.
+    return sp.Integer(int(p)) if p == int(p) else sp.Rational(*p.as_integer_ratio())
 
 
 OPS: dict[str, Op] = {op.name: op for op in _ENTRIES}

@@ -1,6 +1,8 @@
-"""Verification throughput: three-way checks per second on random DAGs of a given size, several points per
-DAG, with the time spent in each referee (so everyone can see what bounds it), and the naive baseline
-(SymPy `diff` + `evalf` of the whole expression at every point, no cache) for comparison."""
+"""Verification throughput, two ways: the campaign as a user runs it (`gradverify fuzz`, generation included:
+DAGs and checks per second, the time per stage, the informative share and the symbolic paths taken), and
+three-way checks per second on a fixed set of random DAGs of a given size at 20 points each, per symbolic mode,
+with the time spent in each referee; and the naive baseline (SymPy `diff` + `evalf` of the whole expression at
+every point, no cache) for comparison."""
 
 from __future__ import annotations
 
@@ -16,8 +18,18 @@ from oracles.engines import AUTODIFF
 from oracles.expr import nodes, parse, variables
 from oracles.floats import FloatProgram, OutsideDomain
 from oracles.strategies import Checked, checked_dags
+from oracles.symbolic import forget_structures
 
-__all__ = ["MODES", "ThroughputResult", "draw", "naive_sympy_rate", "sample_dags", "throughput"]
+__all__ = [
+    "MODES",
+    "CampaignRate",
+    "ThroughputResult",
+    "campaign_rate",
+    "draw",
+    "naive_sympy_rate",
+    "sample_dags",
+    "throughput",
+]
 
 
 @dataclass
@@ -30,6 +42,7 @@ class ThroughputResult:
     seconds: float = 0.0
     per_part: dict[str, float] = field(default_factory=dict)  # seconds spent in each part, summed
     range: tuple[float, float] = (0.0, 0.0)  # the lowest and highest rate over repeated runs
+    paths: dict[str, int] = field(default_factory=dict)  # how often each symbolic path gave the result
 
     @property
     def rate(self) -> float:
@@ -80,19 +93,26 @@ def nearby_points(case: Checked, count: int, seed: int = 0) -> list[dict[str, fl
 
 
 MODES = {
-    "diff first": "SymPy's `diff` of the whole expression, compiled per structure (2 s budget, then the chain rule)",
-    "chain rule": "SymPy's derivative of each op, compiled per op, combined exactly in reverse mode at 30/50 digits",
+    "symengine": "SymEngine's derivative of the whole expression, compiled per structure to arb code, evaluated in "
+    "balls to 30 digits (the default; SymPy where SymEngine cannot)",
+    "sympy": "SymPy's `diff` of the whole expression in a child process, compiled per structure, evaluated with "
+    "mpmath at 30 and 50 digits (2 s budget, then the chain rule)",
+    "chain rule": "each op's derivative (from SymEngine), in arb balls, combined exactly in reverse mode to 30 digits",
 }
 
 
-def throughput(size: int, trees: int, points_per_tree: int, mode: str = "diff first") -> ThroughputResult:
+def throughput(size: int, trees: int, points_per_tree: int, mode: str = "symengine") -> ThroughputResult:
     """Check `trees` DAGs of `size` ops at `points_per_tree` points each, timing each part. `mode` (one of
-    MODES) picks how the symbolic referee gets its exact gradient; both are exact at 30 and 50 digits."""
+    MODES) picks how the symbolic referee gets its exact gradient; all are exact to 30 digits."""
     from oracles.compare import compare
 
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose from {list(MODES)}")
-    checker = Checker(symbolic_max_nodes=400 if mode == "diff first" else 0)
+    forget_structures()  # every run pays for compiling its structures, as the first did
+    checker = Checker(
+        symbolic_max_nodes=0 if mode == "chain rule" else 400,
+        symbolic_engine="sympy" if mode == "sympy" else "symengine",
+    )
     result = ThroughputResult(mode, size, trees, points_per_tree)
     cases = sample_dags(size, trees)
     checker.check(parse("tanh(x) * x"), {"x": 0.5})  # warm up: import SymPy and start its child process
@@ -122,7 +142,58 @@ def throughput(size: int, trees: int, points_per_tree: int, mode: str = "diff fi
             result.checks += 1
     result.seconds = time.perf_counter() - start
     result.per_part = parts
+    result.paths = dict(checker.referees[0].modes)
+    result.paths[_first_path(mode)] -= 1  # the warm-up check
     return result
+
+
+def _first_path(mode: str) -> str:
+    return {"symengine": "symengine", "sympy": "sympy"}.get(mode, "chain")
+
+
+@dataclass
+class CampaignRate:
+    """One `gradverify fuzz` campaign on one worker, as a user runs it."""
+
+    examples: int
+    points: int
+    seconds: float
+    checks: int
+    stage_seconds: dict[str, float]  # engine, error model, each referee, compare; "generation" is the rest
+    informative: float  # share of gradient components nonzero and verified to 1e-6 of their size
+    zero: float  # share exactly zero
+    paths: dict[str, int]
+    range: tuple[float, float] = (0.0, 0.0)  # the lowest and highest DAGs/s over repeated runs
+
+    @property
+    def dags_per_second(self) -> float:
+        return self.examples / self.seconds
+
+    @property
+    def checks_per_second(self) -> float:
+        return self.checks / self.seconds
+
+
+def campaign_rate(examples: int, points: int, seed: int = 7) -> CampaignRate:
+    """`gradverify fuzz --examples N --points P --seed S` on one worker, in this process, timed."""
+    from gradverify.fuzz import run_campaign
+
+    forget_structures()  # the same seed draws the same DAGs: without this, later runs find them compiled
+    result = run_campaign(examples, workers=1, seed=seed, points=points)
+    if result.defects or result.errors:
+        raise AssertionError(f"the campaign found a defect or failed: {result.defects or result.errors}")
+    stages = dict(result.stage_seconds)
+    stages["generation"] = max(0.0, result.seconds - sum(stages.values()))
+    return CampaignRate(
+        examples=result.examples,
+        points=points,
+        seconds=result.seconds,
+        checks=result.checks,
+        stage_seconds=stages,
+        informative=result.informative / max(result.components, 1),
+        zero=result.zero / max(result.components, 1),
+        paths=dict(result.symbolic_modes),
+    )
 
 
 def naive_sympy_rate(size: int, trees: int, points_per_tree: int, seconds_per_tree: float = 30.0) -> tuple[float, int]:

@@ -29,7 +29,7 @@ EXAMPLES = {
   gradverify demo moons --out pictures    # writes pictures/moons.png
   gradverify demo yinyang --check         # referee gradients and AdamW steps against PyTorch""",
     "fuzz": """examples:
-  gradverify fuzz                                  # 200 random DAGs, three referees each
+  gradverify fuzz                                  # 2,000 random DAGs, 3 points each, three referees
   gradverify fuzz --examples 5000 --workers 2 --seed 1 --json campaign.json
   gradverify fuzz --ops tanh,mul,add --examples 500
   gradverify fuzz --plant tanh-one-minus-t          # watch a campaign find a planted bug""",
@@ -75,13 +75,14 @@ def _grad(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(f"--at names {', '.join(extra)}, which the expression does not use")
     if not names:
         raise UsageError("the expression has no variables: there is no gradient to check")
-    checker = Checker()
+    # One expression at one point: SymPy itself is the exact referee here (campaigns use SymEngine's derivative).
+    checker = Checker(symbolic_engine="sympy")
     if args.plant:
         from gradverify.bugs import BUGS, broken_engine
 
         if args.plant not in {b.name for b in BUGS}:
             raise UsageError(f"--plant: unknown bug {args.plant!r}; see gradverify bugs")
-        checker = Checker(engine=broken_engine(args.plant))
+        checker = Checker(engine=broken_engine(args.plant), symbolic_engine="sympy")
     try:
         verdict = checker.check(expr, point)
     except PointOutsideDomain as e:
@@ -221,6 +222,8 @@ def _fuzz(args: argparse.Namespace, console: Console) -> int:
         raise UsageError("--examples must be at least 1")
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
+    if args.points < 1:
+        raise UsageError("--points must be at least 1")
     ops = _ops_list(args.ops)
     if args.plant:
         from gradverify.bugs import BUGS
@@ -241,6 +244,7 @@ def _fuzz(args: argparse.Namespace, console: Console) -> int:
             on_progress=tick,
             max_ops=args.max_ops,
             bug=args.plant,
+            points=args.points,
         ),
     )
     return _report_campaign(result, args, console, engine=None)
@@ -303,9 +307,18 @@ def _report_campaign(result: Any, args: argparse.Namespace, console: Console, en
     console.print(table)
     modes = result.symbolic_modes
     console.print(
-        f"symbolic referee: whole-expression diff {modes.get('diff', 0)}, exact chain rule {modes.get('chain', 0)}; "
-        f"finite differences skipped a variable in {result.fd_skipped}; ill-conditioned points {result.ill_conditioned}"
+        f"symbolic referee: SymEngine {modes.get('symengine', 0)}, SymPy {modes.get('sympy', 0)}, exact chain rule "
+        f"{modes.get('chain', 0)}; finite differences skipped a variable in {result.fd_skipped}; "
+        f"ill-conditioned points {result.ill_conditioned}; a referee could not run in {result.referee_failures}"
     )
+    checks = result.checks
+    if checks:
+        share = result.informative / result.components if result.components else 0.0
+        console.print(
+            f"{checks} checks ({checks / max(result.examples, 1):.1f} points per DAG); gradient components "
+            f"{result.components}: {share:.1%} informative (nonzero and verified to 1e-6 of their size), "
+            f"{result.zero} exactly zero"
+        )
     for error in result.errors:
         console.print(f"[bold yellow]campaign error (not an engine defect):[/] {error}")
     for defect in result.defects:
@@ -317,12 +330,18 @@ def _report_campaign(result: Any, args: argparse.Namespace, console: Console, en
             args.json,
             {
                 "examples": result.examples,
+                "checks": result.checks,
                 "seconds": result.seconds,
+                "stage_seconds": result.stage_seconds,
+                "components": result.components,
+                "informative": result.informative,
+                "zero": result.zero,
                 "worst": result.worst,
                 "ops": {k: {"examples": v.examples, "worst": v.worst} for k, v in result.ops.items()},
                 "symbolic_modes": result.symbolic_modes,
                 "fd_skipped": result.fd_skipped,
                 "ill_conditioned": result.ill_conditioned,
+                "referee_failures": result.referee_failures,
                 "defects": [vars(d) for d in result.defects],
                 "errors": result.errors,
             },
@@ -441,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES["fuzz"],
         formatter_class=formatter,
     )
-    fuzz.add_argument("--examples", type=int, default=200, metavar="N", help="expressions to check (default 200)")
+    fuzz.add_argument("--examples", type=int, default=2000, metavar="N", help="DAGs to check (default 2000)")
     fuzz.add_argument(
         "--seed",
         type=int,
@@ -458,6 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fuzz.add_argument("--no-database", action="store_true", help="keep no failing examples")
     fuzz.add_argument("--max-ops", type=int, default=40, metavar="N", help="largest expression, in ops (default 40)")
+    fuzz.add_argument("--points", type=int, default=3, metavar="N", help="points to check each DAG at (default 3)")
     fuzz.add_argument(
         "--plant", metavar="BUG", help="plant a classic bug (see `gradverify bugs`) in the engine first: a demo"
     )

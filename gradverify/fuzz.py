@@ -20,6 +20,26 @@ from typing import Any
 __all__ = ["CampaignResult", "Defect", "OpStats", "run_campaign"]
 
 REFEREES = ("sympy", "fd", "torch")
+POINTS = 3  # points per DAG: compiling a structure for the referees costs more than one more point
+INFORMATIVE = 1e-6  # a gradient component is informative if nonzero and verified to this fraction of its size
+
+
+def informative(verdict: Any) -> tuple[int, int, int]:
+    """(components checked, informative ones, exactly zero ones) in a Verdict, judged by the exact referee: a
+    component is informative when its exact value is nonzero and the allowed error is at most INFORMATIVE of
+    it. A wrong derivative multiplied by zero is still zero: the other components can catch little."""
+    checked = good = zero = 0
+    for r in verdict.rows:
+        if r.referee != "sympy" or r.quantity == "value":
+            continue
+        checked += 1
+        if r.status == "skipped" or r.reference is None or r.allowed is None:
+            continue
+        if r.reference == 0.0:
+            zero += 1
+        elif r.allowed <= INFORMATIVE * abs(r.reference):
+            good += 1
+    return checked, good, zero
 
 
 @dataclass
@@ -48,18 +68,30 @@ class Defect:
 
 @dataclass
 class CampaignResult:
-    examples: int = 0
+    examples: int = 0  # DAGs
+    checks: int = 0  # DAG-point pairs
     seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # summed over workers; "generation" is the rest
+    components: int = 0  # gradient components checked by the exact referee
+    informative: int = 0  # ... nonzero and verified to INFORMATIVE of their size
+    zero: int = 0  # ... exactly zero
     ops: dict[str, OpStats] = field(default_factory=dict)
     worst: dict[str, float] = field(default_factory=lambda: dict.fromkeys(REFEREES, 0.0))
-    symbolic_modes: dict[str, int] = field(default_factory=lambda: {"diff": 0, "chain": 0})
+    symbolic_modes: dict[str, int] = field(default_factory=lambda: {"symengine": 0, "sympy": 0, "chain": 0})
     fd_skipped: int = 0
     ill_conditioned: int = 0
+    referee_failures: int = 0  # checks where a referee could not run (never counted as agreement)
     defects: list[Defect] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # a worker that crashed (not a defect of the engine)
 
     def merge(self, other: CampaignResult) -> None:
         self.examples += other.examples
+        self.checks += other.checks
+        self.components += other.components
+        self.informative += other.informative
+        self.zero += other.zero
+        for stage, t in other.stage_seconds.items():
+            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + t
         for name, stats in other.ops.items():
             self.ops.setdefault(name, OpStats()).merge(stats)
         for r, v in other.worst.items():
@@ -68,6 +100,7 @@ class CampaignResult:
             self.symbolic_modes[m] = self.symbolic_modes.get(m, 0) + n
         self.fd_skipped += other.fd_skipped
         self.ill_conditioned += other.ill_conditioned
+        self.referee_failures += other.referee_failures
         self.defects.extend(other.defects)
         self.errors.extend(other.errors)
 
@@ -82,6 +115,7 @@ class Job:
     database: str | None
     max_ops: int = 40
     bug: str | None = None  # plant this bug from gradverify.bugs in the engine first (for teaching)
+    points: int = POINTS
 
 
 def _work(job: Job, progress: Any) -> CampaignResult:
@@ -105,13 +139,26 @@ def _work(job: Job, progress: Any) -> CampaignResult:
 
     def check(case: Checked) -> None:
         generated[0] += 1
-        verdict = checker.check(case.expr, case.point)
-        if not verdict.ok:
-            last_failure[:] = [case, verdict, generated[0]]
-            raise AssertionError(verdict.summary())
+        worst = dict.fromkeys(REFEREES, 0.0)
+        for point in case.points:
+            verdict = checker.check(case.expr, point)
+            if not verdict.ok:
+                last_failure[:] = [case, point, verdict, generated[0]]
+                raise AssertionError(verdict.summary())
+            result.checks += 1
+            for stage, t in verdict.seconds.items():
+                result.stage_seconds[stage] = result.stage_seconds.get(stage, 0.0) + t
+            checked, good, zero = informative(verdict)
+            result.components += checked
+            result.informative += good
+            result.zero += zero
+            for r in REFEREES:
+                worst[r] = max(worst[r], verdict.worst_ratio(r))
+            result.fd_skipped += any(r.referee == "fd" and r.status == "skipped" for r in verdict.rows)
+            result.ill_conditioned += bool(verdict.ill_conditioned)
+            result.referee_failures += bool(verdict.referee_failures)
         result.examples += 1
         progress.put(1)
-        worst = {r: verdict.worst_ratio(r) for r in REFEREES}
         for r, v in worst.items():
             result.worst[r] = max(result.worst[r], v)
         for name in {n.op for n in nodes(case.expr) if isinstance(n, Apply)}:
@@ -119,8 +166,6 @@ def _work(job: Job, progress: Any) -> CampaignResult:
             stats.examples += 1
             for r, v in worst.items():
                 stats.worst[r] = max(stats.worst[r], v)
-        result.fd_skipped += any(r.referee == "fd" and r.status == "skipped" for r in verdict.rows)
-        result.ill_conditioned += bool(verdict.ill_conditioned)
 
     database = DirectoryBasedExampleDatabase(job.database) if job.database else None
     test = settings(
@@ -130,19 +175,19 @@ def _work(job: Job, progress: Any) -> CampaignResult:
         suppress_health_check=list(HealthCheck),
         print_blob=False,
         verbosity=Verbosity.quiet,
-    )(given(checked_dags(ops=job.ops, max_ops=job.max_ops))(check))
+    )(given(checked_dags(ops=job.ops, max_ops=job.max_ops, points=job.points))(check))
     if job.seed is not None:
         test = seed(job.seed)(test)
     try:
         test()
     except AssertionError:
         if last_failure:
-            case, verdict, after = last_failure
+            case, point, verdict, after = last_failure
             result.defects.append(
                 Defect(
                     to_json(case.expr),
-                    case.point,
-                    verdict.summary(),
+                    point,
+                    verdict.summary() + _sympy_recheck(case.expr, point, checker.engine),
                     verdict.blame.op if verdict.blame else None,
                     after,
                 )
@@ -154,6 +199,15 @@ def _work(job: Job, progress: Any) -> CampaignResult:
     return result
 
 
+def _sympy_recheck(expr: Any, point: dict[str, float], engine: Any) -> str:
+    """The shrunk counterexample judged again with SymPy's own derivative as the exact referee (the campaign's
+    per-example work uses SymEngine's)."""
+    from oracles.check import Checker
+
+    verdict = Checker(engine=engine, referees=("sympy",), symbolic_engine="sympy").check(expr, point)
+    return f"\n  re-checked with SymPy's own derivative: {'agrees with' if verdict.ok else 'disagrees with'} the engine"
+
+
 def run_campaign(
     examples: int,
     workers: int = 1,
@@ -163,13 +217,14 @@ def run_campaign(
     on_progress: Callable[[int], None] | None = None,
     max_ops: int = 40,
     bug: str | None = None,
+    points: int = POINTS,
 ) -> CampaignResult:
     """Split `examples` over `workers` processes (seeds seed, seed+1, ...), and merge what they found."""
     start = time.perf_counter()
     workers = max(1, min(workers, examples))
     shares = [examples // workers + (i < examples % workers) for i in range(workers)]
     jobs = [
-        Job(n, None if seed is None else seed + i, tuple(ops) if ops else None, database, max_ops, bug)
+        Job(n, None if seed is None else seed + i, tuple(ops) if ops else None, database, max_ops, bug, points)
         for i, n in enumerate(shares)
     ]
     total = CampaignResult()

@@ -12,6 +12,7 @@ from hypothesis import Phase, find, settings
 from hypothesis.errors import NoSuchExample
 
 from gradverify.bugs import Bug, broken_engine
+from gradverify.fuzz import POINTS
 from oracles.check import Checker
 from oracles.properties import deep_chain_works, leaf_backward_works, three_ways, twice_is_exactly_double
 from oracles.strategies import Checked, checked_dags
@@ -35,7 +36,7 @@ def first_failure(check: Callable[[Checked], bool], budget: int, shrink: bool = 
     phases = [Phase.generate, Phase.shrink] if shrink else [Phase.generate]
     try:
         case = find(
-            checked_dags(),
+            checked_dags(points=POINTS),
             failing,
             settings=settings(max_examples=budget, derandomize=True, database=None, phases=phases, deadline=None),
         )

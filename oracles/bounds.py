@@ -99,33 +99,10 @@ class ErrorModel:
             ulps, absolute = accuracy.get(node.op, (op.ulps, 0.0))
             rho = 2.0 * U * max(ulps, 0.5)
             own = rho * abs(v) + absolute * U  # this op's own rounding
-            # Inputs that are the same node carry the same error, so their terms add before taking |.|:
-            # x - x is exact whatever the error of x, and x * x doubles it.
-            same = _groups(node)
-            error = sum(abs(sum(d[i] for i in g)) * es[g[0]] for g in same) + own + TINY
-            # The second-order term: where the first derivative vanishes (x ** 2 at x = 0), an input error e
-            # still moves the output by about f'' e**2 / 2. A thorough run found a first-order-only bound of 0
-            # there while the engine's exact input error of 5e-20 gave an output error of 2.4e-39.
-            # f'' is taken at its largest over the inputs' error box (see _curvature), not at the computed point
-            # alone: where f'' vanishes too (u ** 3 at u = 0) the third-order term is what remains.
-            # Skipped where f'' overflows a float: the local errors below are then infinite too, and the model
-            # reports the point as ill-conditioned, as it did before this term.
-            value_curv, local_curv = _curvature(rule, op.domains(), xs, es, h, same)
-            error += 0.5 * sum(
-                value_curv[a][c] * es[gi[0]] * es[gj[0]]
-                for a, gi in enumerate(same)
-                for c, gj in enumerate(same)
-                if math.isfinite(value_curv[a][c])
-            )
-            local_errors = []
-            for i in range(op.arity):
-                ed = sum(local_curv[i][c] * es[g[0]] for c, g in enumerate(same))
-                ed += KAPPA * U * abs(d[i]) * max(1.0, ulps)
-                if op.arity == 1:
-                    # A rule written with the output (tanh' = 1 - out**2) also inherits the output's rounding:
-                    # d' / f' is how fast the derivative moves with the output.
-                    ed += abs(rule.output_sensitivity(xs)) * own
-                local_errors.append(ed)
+            if op.arity == 1:
+                error, local_errors = _unary_errors(rule, op.domains(), xs[0], es[0], d[0], h[0][0], own, ulps)
+            else:
+                error, local_errors = _binary_errors(rule, op.domains(), node, xs, es, d, h, own, ulps)
             for kink in op.kinks:
                 x, e = xs[kink.arg], es[kink.arg]
                 if e > 0.0 and abs(x - kink.at) <= e:
@@ -194,6 +171,122 @@ class ErrorModel:
         return SAFETY * self.bounds[node.digest].adjoint_error + TINY
 
 
+def _errors(
+    rule: LocalRule,
+    domains: Sequence[Any],
+    node: Apply,
+    xs: list[float],
+    es: list[float],
+    d: list[float],
+    h: list[list[float]],
+    own: float,
+    ulps: float,
+) -> tuple[float, list[float]]:
+    """The error bound of a node's value and of each of its local derivatives, given its inputs' bounds."""
+    # Inputs that are the same node carry the same error, so their terms add before taking |.|:
+    # x - x is exact whatever the error of x, and x * x doubles it.
+    same = _groups(node)
+    error = sum(abs(sum(d[i] for i in g)) * es[g[0]] for g in same) + own + TINY
+    # The second-order term: where the first derivative vanishes (x ** 2 at x = 0), an input error e
+    # still moves the output by about f'' e**2 / 2. A thorough run found a first-order-only bound of 0
+    # there while the engine's exact input error of 5e-20 gave an output error of 2.4e-39.
+    # f'' is taken at its largest over the inputs' error box (see _curvature), not at the computed point
+    # alone: where f'' vanishes too (u ** 3 at u = 0) the third-order term is what remains.
+    # Skipped where f'' overflows a float: the local errors below are then infinite too, and the model
+    # reports the point as ill-conditioned, as it did before this term.
+    value_curv, local_curv = _curvature(rule, domains, xs, es, h, same)
+    error += 0.5 * sum(
+        value_curv[a][c] * es[gi[0]] * es[gj[0]]
+        for a, gi in enumerate(same)
+        for c, gj in enumerate(same)
+        if math.isfinite(value_curv[a][c])
+    )
+    local_errors = []
+    for i in range(len(xs)):
+        ed = sum(local_curv[i][c] * es[g[0]] for c, g in enumerate(same))
+        ed += KAPPA * U * abs(d[i]) * max(1.0, ulps)
+        local_errors.append(ed)
+    return error, local_errors
+
+
+def _unary_errors(
+    rule: LocalRule, domains: Sequence[Any], x: float, e: float, d: float, h: float, own: float, ulps: float
+) -> tuple[float, list[float]]:
+    """`_errors` for an op of one input, written out (most nodes are unary): the same terms, without the
+    bookkeeping of input groups."""
+    curv = abs(h)
+    if e > 0.0 and not rule.constant_curvature:
+        boxed = rule.second_over_box([x], [e])
+        if boxed is not None:
+            upper = _upper(boxed[0][0])
+            if not upper <= curv:  # `not <=`: a NaN at the point is replaced
+                curv = upper
+        else:
+            rows = [[curv], [curv]]
+            _sample_corners(rule, domains, [x], [e], [[0]], [0], _grouped_one, rows)
+            curv = rows[0][0]
+    error = abs(d) * e + own + TINY
+    if math.isfinite(curv):
+        error += 0.5 * curv * e * e
+    # A rule written with the output (tanh' = 1 - out**2) also inherits the output's rounding: d' / f' is how
+    # fast the derivative moves with the output.
+    ed = curv * e + KAPPA * U * abs(d) * max(1.0, ulps) + abs(rule.output_sensitivity([x], d, h)) * own
+    return error, [ed]
+
+
+def _binary_errors(
+    rule: LocalRule,
+    domains: Sequence[Any],
+    node: Apply,
+    xs: list[float],
+    es: list[float],
+    d: list[float],
+    h: list[list[float]],
+    own: float,
+    ulps: float,
+) -> tuple[float, list[float]]:
+    """`_errors` for an op of two inputs, written out: the same terms, for the two ways its inputs can be
+    grouped (two nodes, or one node twice: x * x). Falls back to `_errors` where the box's ball fails."""
+    (h00, h01), (h10, h11) = h
+    k = KAPPA * U * max(1.0, ulps)
+    if node.args[0] is node.args[1] or node.args[0] == node.args[1]:
+        e = es[0]
+        hv, l0, l1 = abs(h00 + h01 + h10 + h11), abs(h00 + h01), abs(h10 + h11)
+        if e > 0.0 and not rule.constant_curvature:
+            boxed = rule.second_over_box(xs, es)
+            if boxed is None:
+                return _errors(rule, domains, node, xs, es, d, h, own, ulps)
+            (b00, b01), (b10, b11) = boxed
+            hv, l0, l1 = _raised(hv, b00 + b01 + b10 + b11), _raised(l0, b00 + b01), _raised(l1, b10 + b11)
+        error = abs(d[0] + d[1]) * e + own + TINY
+        if math.isfinite(hv):
+            error += 0.5 * hv * e * e
+        return error, [l0 * e + k * abs(d[0]), l1 * e + k * abs(d[1])]
+    e0, e1 = es
+    v00, v01, v10, v11 = abs(h00), abs(h01), abs(h10), abs(h11)
+    if (e0 > 0.0 or e1 > 0.0) and not rule.constant_curvature:
+        boxed = rule.second_over_box(xs, es)
+        if boxed is None:
+            return _errors(rule, domains, node, xs, es, d, h, own, ulps)
+        (b00, b01), (b10, b11) = boxed
+        v00, v01, v10, v11 = _raised(v00, b00), _raised(v01, b01), _raised(v10, b10), _raised(v11, b11)
+    error = abs(d[0]) * e0 + abs(d[1]) * e1 + own + TINY
+    error += 0.5 * sum(
+        v * a * b for v, a, b in ((v00, e0, e0), (v01, e0, e1), (v10, e1, e0), (v11, e1, e1)) if math.isfinite(v)
+    )
+    return error, [v00 * e0 + v01 * e1 + k * abs(d[0]), v10 * e0 + v11 * e1 + k * abs(d[1])]
+
+
+def _raised(at_point: float, ball: Any) -> float:
+    """The larger of |f''| at the point and its bound over the box (`not <=`: a NaN at the point is replaced)."""
+    upper = _upper(ball)
+    return upper if not upper <= at_point else at_point
+
+
+def _grouped_one(hm: list[list[float]]) -> list[list[float]]:
+    return [[abs(hm[0][0])], [abs(hm[0][0])]]
+
+
 def _curvature(
     rule: LocalRule,
     domains: Sequence[Any],
@@ -207,18 +300,18 @@ def _curvature(
     Taylor's remainder needs max |f''| between the computed and the exact inputs, not |f''| at the computed
     point: for u ** 3 at a computed u = 0, f' and f'' are both 0 there, and a bound built from them alone is 0
     while an input error e moves the result by e**3. A thorough run found exactly that (`log(tanh(27)) ** 3`:
-    the computed log is 0, the exact one -7e-24). f'' is sampled at the computed point and at the box's corners
-    (inputs that are one node move together), which finds the maximum wherever f'' is monotone across the box
-    (or |f''| convex); for the ops here, within the tiny boxes rounding makes, it is. Corners outside an op's
-    domain are left out (the model then reports the point as ill-conditioned anyway), and so are corner values
-    that overflow.
+    the computed log is 0, the exact one -7e-24). The maximum comes from ball arithmetic: f'' evaluated on arb
+    balls that cover each input's error interval encloses f'' over the whole box, with no assumption about its
+    shape (inputs that are one node get the same ball; treating them as independent only widens the box).
+    Where the ball cannot be evaluated (the box touches a pole or leaves the domain: the model then reports
+    the point as ill-conditioned anyway), f'' is sampled at the box's corners instead, as before.
 
     Returns (value_curv, local_curv): value_curv[a][c] = max |sum of h[i][j], i in group a, j in group c| for
     the output's second-order term; local_curv[i][c] = max |sum of h[i][j], j in group c| for input i's local
     derivative (at the computed point even if infinite, so that an overflow is still reported).
     """
 
-    def grouped(hm: list[list[float]]) -> list[list[float]]:
+    def grouped(hm: list[list[Any]]) -> list[list[Any]]:
         by_groups = [[abs(sum(hm[i][j] for i in gi for j in gj)) for gj in same] for gi in same]
         by_input = [[abs(sum(hm[i][j] for j in g)) for g in same] for i in range(len(xs))]
         return by_groups + by_input  # value_curv's rows, then local_curv's
@@ -226,22 +319,50 @@ def _curvature(
     rows = grouped(h)
     moving = [a for a, g in enumerate(same) if es[g[0]] > 0.0]
     if moving and not rule.constant_curvature:
-        for signs in itertools.product((-1.0, 1.0), repeat=len(moving)):
-            corner = list(xs)
-            for s, a in zip(signs, moving, strict=True):
-                for i in same[a]:
-                    corner[i] = xs[i] + s * es[i]
-            if not all(x in dom for x, dom in zip(corner, domains, strict=True)):
-                continue
-            try:
-                at_corner = grouped(rule.second(corner))
-            except (OverflowError, ZeroDivisionError, ValueError):
-                continue
-            for row, corner_row in zip(rows, at_corner, strict=True):
-                for k, v in enumerate(corner_row):
-                    if math.isfinite(v) and not v <= row[k]:  # `not <=`: a NaN at the point is replaced
-                        row[k] = v
+        boxed = rule.second_over_box(xs, es)
+        if boxed is not None:
+            for row, box_row in zip(rows, grouped(boxed), strict=True):
+                for k, v in enumerate(box_row):
+                    upper = _upper(v)
+                    if not upper <= row[k]:  # `not <=`: a NaN at the point is replaced
+                        row[k] = upper
+        else:
+            _sample_corners(rule, domains, xs, es, same, moving, grouped, rows)
     return rows[: len(same)], rows[len(same) :]
+
+
+def _upper(ball: Any) -> float:
+    """An upper bound on |ball| as a float (rounded up)."""
+    v = float(ball.abs_upper())
+    return math.nextafter(v, math.inf) if v else 0.0
+
+
+def _sample_corners(
+    rule: LocalRule,
+    domains: Sequence[Any],
+    xs: list[float],
+    es: list[float],
+    same: list[list[int]],
+    moving: list[int],
+    grouped: Any,
+    rows: list[list[float]],
+) -> None:
+    """f'' at the corners of the box (inputs that are one node move together) raises `rows` where larger."""
+    for signs in itertools.product((-1.0, 1.0), repeat=len(moving)):
+        corner = list(xs)
+        for s, a in zip(signs, moving, strict=True):
+            for i in same[a]:
+                corner[i] = xs[i] + s * es[i]
+        if not all(x in dom for x, dom in zip(corner, domains, strict=True)):
+            continue
+        try:
+            at_corner = grouped(rule.second(corner))
+        except (OverflowError, ZeroDivisionError, ValueError):
+            continue
+        for row, corner_row in zip(rows, at_corner, strict=True):
+            for k, v in enumerate(corner_row):
+                if math.isfinite(v) and not v <= row[k]:  # `not <=`: a NaN at the point is replaced
+                    row[k] = v
 
 
 def _groups(node: Apply) -> list[list[int]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -34,11 +35,12 @@ class Checker:
         accuracy: Mapping[str, tuple[float, float]] | None = None,
         symbolic_seconds: float = 2.0,
         symbolic_max_nodes: int = 400,
+        symbolic_engine: str = "symengine",
     ) -> None:
         self.engine = engine
         self.accuracy = dict(accuracy or {})
         makers: dict[str, Callable[[], Any]] = {
-            "sympy": lambda: Symbolic(max_nodes=symbolic_max_nodes, seconds=symbolic_seconds),
+            "sympy": lambda: Symbolic(max_nodes=symbolic_max_nodes, seconds=symbolic_seconds, engine=symbolic_engine),
             "fd": FiniteDifferences,
             "torch": Autograd,
         }
@@ -65,7 +67,12 @@ class Checker:
         node to blame (which re-runs ops in isolation): for a search that only needs to know whether it failed."""
         point = {k: float(v) for k, v in point.items()}
         self._require_domain(expand(expr)[0], point)
-        return self.judge(expr, point, self.engine.run(expr, point), blame=blame)
+        start = time.perf_counter()
+        run = self.engine.run(expr, point)
+        engine_seconds = time.perf_counter() - start
+        verdict = self.judge(expr, point, run, blame=blame)
+        verdict.seconds["engine"] = engine_seconds
+        return verdict
 
     def judge(
         self,
@@ -80,9 +87,14 @@ class Checker:
         judged by their definitions: the referees and the error model see the expression expanded."""
         point = {k: float(v) for k, v in point.items()}
         reference = expand(expr)[0]
+        start = time.perf_counter()
         model = self.model(reference, point)
+        model_seconds = time.perf_counter() - start
         results: list[RefereeResult] = [referee(reference, point) for referee in self.referees]
+        start = time.perf_counter()
         verdict = compare(reference, point, run, results, model, (engine or self.engine) if blame else None)
+        verdict.seconds["error model"] = model_seconds
+        verdict.seconds["compare"] = time.perf_counter() - start
         verdict.expr = expr
         return verdict
 

@@ -94,9 +94,15 @@ def _spelled(body: Expr, params: Sequence[str], spell: Any) -> Any:
 
 
 def _sympy_spelling(node: Apply | None, sp: Any, *args: Any) -> Any:
-    if node is None:
-        return sp.Float(args[0]) if args[0] != int(args[0]) else sp.Integer(int(args[0]))
+    if node is None:  # a constant: exactly the float the expression holds
+        return sp.Rational(*float(args[0]).as_integer_ratio())
     return OPS[node.op].sympy(sp, *args, *node.params)
+
+
+def _symengine_spelling(node: Apply | None, se: Any, *args: Any) -> Any:
+    if node is None:
+        return se.Rational(*float(args[0]).as_integer_ratio())
+    return OPS[node.op].symengine_spelling()(se, *args, *node.params)
 
 
 def _torch_spelling(node: Apply | None, torch: Any, *args: Any) -> Any:
@@ -126,6 +132,7 @@ def _op(definition: Definition) -> Op:
         forward=forward,
         derivative=derivative,
         sympy=_spelled(definition.body, definition.params, _sympy_spelling),
+        symengine=_spelled(definition.body, definition.params, _symengine_spelling),
         torch=_spelled(definition.body, definition.params, _torch_spelling),
         method=name,
         domain=(REAL,) * len(definition.params),

@@ -168,8 +168,13 @@ def _wrap(x: Expr | float) -> Expr:
 
 def op_of(node: Apply) -> Op:
     """The table op a node applies, with its params bound."""
-    op = OPS[node.op]
-    return op.bind(*node.params) if node.params else op
+    return _bound(node.op, node.params) if node.params else OPS[node.op]
+
+
+@functools.lru_cache(maxsize=1024)
+def _bound(name: str, params: tuple[float, ...]) -> Op:
+    # Cached: binding makes a new Op (a dataclass copy) each time, and the error model asks for it per node.
+    return OPS[name].bind(*params)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -18,8 +18,13 @@ DEEP = 5_000  # nodes in the chain of `deep_chain_works`: far past any recursion
 
 
 def three_ways(checker: Checker, case: Checked) -> Verdict:
-    """The engine against all three referees at the case's point."""
-    return checker.check(case.expr, case.point)
+    """The engine against all three referees at each of the case's points: the first Verdict that is not ok,
+    or the last one."""
+    for point in case.points:
+        verdict = checker.check(case.expr, point)
+        if not verdict.ok:
+            return verdict
+    return verdict
 
 
 def _build(engine: EngineAdapter, expr: Expr, point: dict[str, float]) -> tuple[Any, dict[str, Any]]:

@@ -18,14 +18,20 @@ def checker() -> Checker:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """List how each planted bug was caught (tests report it with `record_property("caught", ...)`)."""
-    lines = [
-        value
-        for report in terminalreporter.stats.get("passed", [])
-        for key, value in getattr(report, "user_properties", [])
-        if key == "caught"
-    ]
-    if lines:
-        terminalreporter.section("planted bugs: how the suite caught each")
-        for line in sorted(lines):
-            terminalreporter.write_line(line)
+    """List how each planted bug was caught (tests report it with `record_property("caught", ...)`) and how many
+    expressions SymEngine was compared with SymPy on (`record_property("symengine", ...)`)."""
+    sections = {
+        "caught": "planted bugs: how the suite caught each",
+        "symengine": "SymEngine against SymPy at 50 digits: expressions compared",
+    }
+    for key, title in sections.items():
+        lines = [
+            value
+            for report in terminalreporter.stats.get("passed", [])
+            for k, value in getattr(report, "user_properties", [])
+            if k == key
+        ]
+        if lines:
+            terminalreporter.section(title)
+            for line in sorted(lines):
+                terminalreporter.write_line(line)

@@ -34,4 +34,4 @@ def test_the_real_engine_passes_the_same_properties(checker: Checker) -> None:
     # engine is test_expressions.py's main test; here a shorter run of the same search.)
     assert deep_chain_works(AUTODIFF) is None
     assert first_failure(lambda case: twice_is_exactly_double(AUTODIFF, case) is None, BUDGET) is None
-    assert first_failure(lambda case: three_ways(checker, case).ok, 50) is None
+    assert first_failure(lambda case: three_ways(checker, case).ok, 500) is None

@@ -65,27 +65,54 @@ def test_referee_agrees_with_the_closed_form(
     assert error <= allowed, f"{referee}: {got!r} vs exact {mpmath.nstr(exact, 20)} (error {error:.3g})"
 
 
-def test_symbolic_chain_rule_fallback_matches_whole_expression_diff() -> None:
-    expr = parse("t = x * y; tanh(t) * log(x * x + 1.0) + exp(-t) / (y * y + 0.5) + relu(x - 0.3) ** 2.0")
+def test_the_three_symbolic_paths_agree() -> None:
+    # SymEngine in balls, SymPy in mpmath, and the exact chain rule in balls: the same 30+ digits.
+    expr = parse(
+        "t = x * y; tanh(t) * log(x * x + 1.0) + exp(-t) / (y * y + 0.5) + relu(x - 0.3) ** 2.0 + x ** 1.5 + "
+        "sigmoid(y) ** -2.0 + 2.0 ** t"
+    )
     point = {"x": 0.7, "y": -1.3}
-    whole = Symbolic()(expr, point)
-    chained = Symbolic(max_nodes=0)(expr, point)  # forces the chain-rule fallback
-    assert whole.exact["__mode__"] == "diff"
-    assert chained.exact["__mode__"].startswith("chain")
+    paths = {
+        "symengine": Symbolic()(expr, point),
+        "sympy": Symbolic(engine="sympy")(expr, point),
+        "chain": Symbolic(max_nodes=0)(expr, point),  # forces the chain-rule fallback
+    }
+    for mode, result in paths.items():
+        assert result.exact["__mode__"].split(" ")[0] == mode
+    whole = paths["sympy"]
     with mpmath.workdps(50):
-        for v in ("x", "y"):
-            assert abs(whole.exact[v] - chained.exact[v]) <= mpmath.mpf(10) ** -28 * (1 + abs(whole.exact[v]))
+        for result in paths.values():
+            for v in ("__value__", "x", "y"):
+                assert abs(whole.exact[v] - result.exact[v]) <= mpmath.mpf(10) ** -28 * (1 + abs(whole.exact[v]))
 
 
 def test_symbolic_referee_gives_up_cleanly_on_expression_swell() -> None:
     # 60 nested exps and logs: SymPy could take minutes; the budget makes it fall back instead of hanging.
+    # SymEngine, which does not simplify as it goes, differentiates it whole.
     lines = ["t0 = x"] + [f"t{i + 1} = log(exp(t{i}) + 1.0) * tanh(t{i} + {i % 3}.0)" for i in range(30)]
-    referee = Symbolic(seconds=0.5)
+    expr = parse("; ".join([*lines, "t30"]))
+    referee = Symbolic(seconds=0.5, engine="sympy")
     start = time.perf_counter()
-    result = referee(parse("; ".join([*lines, "t30"])), {"x": 0.3})
+    result = referee(expr, {"x": 0.3})
     assert time.perf_counter() - start < 30
     assert result.grads["x"] is not None
     assert "chain" in result.exact["__mode__"]
+    fast = Symbolic()(expr, {"x": 0.3})
+    assert fast.exact["__mode__"] == "symengine"
+    with mpmath.workdps(50):
+        assert abs(fast.exact["x"] - result.exact["x"]) <= mpmath.mpf(10) ** -28 * abs(result.exact["x"])
+
+
+def test_symbolic_referee_reports_an_undecidable_kink_instead_of_raising() -> None:
+    # exp(log(x)) - x is exactly 0, but no ball around it is: relu's side cannot be decided at any precision.
+    # SymPy's mpmath evaluation picks a side (SymEngine's balls hand the case to it); the exact chain rule,
+    # alone, must report that it has no value rather than crash the campaign.
+    expr = parse("relu(exp(log(x)) - x) + x")
+    assert Symbolic()(expr, {"x": 0.7}).exact["__mode__"] == "sympy"
+    alone = Symbolic(max_nodes=0)(expr, {"x": 0.7})
+    assert alone.failure is not None
+    assert "no exact value" in alone.failure
+    assert alone.grads == {}
 
 
 @settings(max_examples=30)

@@ -8,22 +8,28 @@ import time
 
 from hypothesis import given, settings
 
+from gradverify.fuzz import POINTS, informative
+from oracles.check import Checker
 from oracles.expr import Apply, Expr, depth, nodes, use_counts
 from oracles.strategies import Checked, checked_dags, small_trees
 
 SAMPLES = 300
 
 
-def _measure(strategy: object) -> list[Expr]:
-    seen: list[Expr] = []
+def _collect(strategy: object, count: int = SAMPLES) -> list[object]:
+    seen: list[object] = []
 
-    @settings(max_examples=SAMPLES, derandomize=True, database=None)
+    @settings(max_examples=count, derandomize=True, database=None)
     @given(strategy)
     def collect(example: object) -> None:
-        seen.append(example.expr if isinstance(example, Checked) else example)  # type: ignore[arg-type]
+        seen.append(example)
 
     collect()
     return seen
+
+
+def _measure(strategy: object) -> list[Expr]:
+    return [e.expr if isinstance(e, Checked) else e for e in _collect(strategy)]  # type: ignore[misc]
 
 
 def _ops(expr: Expr) -> int:
@@ -51,3 +57,20 @@ def test_small_trees_stay_small_and_varied() -> None:
     sizes = [_ops(e) for e in exprs]
     assert statistics.median(sizes) <= 10
     assert len({e.op for e in exprs if isinstance(e, Apply)}) >= 8, "small trees use few ops at the root"
+
+
+def test_most_gradient_components_are_informative(checker: Checker) -> None:
+    # A wrong derivative multiplied by zero is still zero: a component whose exact value is 0 (or that is
+    # verified only loosely) catches little. The campaign's DAGs promise at least 90% informative components
+    # (nonzero and verified to 1e-6 of their size), and keep a deliberate minority of exact zeros (dead relus,
+    # variables at 0), where a wrong relu mask shows.
+    cases = _collect(checked_dags(points=POINTS), 150)
+    checked = good = zero = 0
+    for case in cases:
+        assert isinstance(case, Checked)
+        for point in case.points:
+            c, g, z = informative(checker.check(case.expr, point))
+            checked, good, zero = checked + c, good + g, zero + z
+    print(f"\n{checked} gradient components: {good / checked:.1%} informative, {zero / checked:.1%} exactly zero")
+    assert good >= 0.90 * checked, f"only {good} of {checked} components informative"
+    assert 0.01 * checked <= zero <= 0.08 * checked, f"{zero} of {checked} components exactly zero"

@@ -86,7 +86,7 @@ def random_expressions(
     if rows["pow"].kind != "correct":  # x ** 2 is the pow row; in a random DAG it can also be powv(x, 2.0)
         engine.wrap.append(("powv", 1))
     memo = _Remembered(engine)
-    checker = Checker(engine=memo, accuracy=accuracy, symbolic_max_nodes=0)
+    checker = Checker(engine=memo, accuracy=accuracy)
     findings: list[Finding] = []
     for _ in range(4):  # each round leaves out the op the last failure was blamed on
         if not remaining:

@@ -139,9 +139,9 @@ def _run(
     findings = report.findings
 
     def checker_for(accuracy: dict[str, tuple[float, float]]) -> Checker:
-        # The exact chain rule (SymPy's derivative of each op, combined at 30+ digits): exact, and fast enough
-        # for the hundreds of small expressions probed here.
-        return Checker(engine=engine, referees=("sympy",), accuracy=accuracy, symbolic_max_nodes=0)
+        # The exact referee alone (SymEngine's derivative in arb balls): the probes' expressions are small and
+        # many, and exactness is what they need; the random phase adds finite differences and PyTorch.
+        return Checker(engine=engine, referees=("sympy",), accuracy=accuracy)
 
     if engine.backward_problem is not None:
         hangs = "took more than" in engine.backward_problem

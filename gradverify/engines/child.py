@@ -926,7 +926,16 @@ def _declare(custom: Mapping[str, int]) -> None:
 
     for name, arity in custom.items():
         if name not in OPS:
-            OPS[name] = Op(name, arity, elsewhere, elsewhere, elsewhere, elsewhere, name, (REAL,) * arity)
+            OPS[name] = Op(
+                name=name,
+                arity=arity,
+                forward=elsewhere,
+                derivative=elsewhere,
+                sympy=elsewhere,
+                torch=elsewhere,
+                method=name,
+                domain=(REAL,) * arity,
+            )
 
 
 def warm_up() -> None:
