@@ -1,7 +1,8 @@
 """The `gradverify` command line (`gradverify`, or `python -m gradverify`): check one expression, run a campaign,
 check someone else's engine, show the classic engine bugs being caught, and run the training demos.
 
-Exit codes: 0 when every gradient is right, 1 when a defect was found, 2 for bad input or usage.
+Exit codes: 0 when every gradient is right, 1 when a defect was found, 2 for bad input or usage, 3 when nothing
+disagrees but some gradient could not be verified at the point (ill-conditioned there), 130 when interrupted.
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ def _grad(args: argparse.Namespace, console: Console) -> int:
                 "expr": to_json(expr),
                 "point": point,
                 "ok": verdict.ok,
+                "verified": verdict.verified,
+                "unverified": verdict.unverified,
                 "engine": {"value": verdict.engine.value, "grads": verdict.engine.grads, "error": verdict.engine.error},
                 "rows": [vars(r) for r in verdict.rows],
                 "blame": None
@@ -103,7 +106,14 @@ def _grad(args: argparse.Namespace, console: Console) -> int:
                 else {"node": verdict.blame.text, "op": verdict.blame.op, "explanation": verdict.blame.explanation},
             },
         )
-    return 0 if verdict.ok else 1
+    return exit_status(verdict)
+
+
+def exit_status(verdict: Any) -> int:
+    """0 verified, 1 a referee disagrees (or the engine failed), 3 nothing disagrees but not all verified."""
+    if not verdict.ok:
+        return 1
+    return 3 if verdict.unverified else 0
 
 
 def _picture_format(path: str) -> str:
@@ -400,7 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gradverify",
         description="Check gradients three ways: SymPy's exact derivative, finite differences, PyTorch float64.",
-        epilog="exit status: 0 all gradients right, 1 a defect found, 2 bad input or usage",
+        epilog="exit status: 0 all gradients right, 1 a defect found, 2 bad input or usage, 3 could not verify "
+        "here (nothing disagrees, but some gradient is ill-conditioned at the point), 130 interrupted",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     formatter = argparse.RawDescriptionHelpFormatter

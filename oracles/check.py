@@ -55,9 +55,14 @@ class Checker:
         if bad:
             raise PointOutsideDomain(f"not finite numbers: {bad}")
         try:
-            return ErrorModel(expr, point, self.accuracy)
+            model = ErrorModel(expr, point, self.accuracy)
         except (OutsideDomain, OverflowError, ZeroDivisionError, ValueError) as e:
             raise PointOutsideDomain(f"the expression is not defined and finite here: {e}") from None
+        if model.overflow:
+            # A float64 engine cannot hold this derivative: its OverflowError here is what it documents, not a
+            # defect, and no float referee can check it either.
+            raise PointOutsideDomain(f"a derivative overflows a float here ({model.overflow})")
+        return model
 
     def check(self, expr: Expr, point: Mapping[str, float]) -> Verdict:
         """Run the engine and every referee at `point` and compare them."""

@@ -8,7 +8,9 @@ There is no global rtol. The allowed error of each comparison is built from two 
 
 A comparison passes when |engine - referee| <= allowed; NaN or infinity never passes. Where the error model
 cannot be trusted (`ErrorModel.trouble`) the point is declared ill-conditioned and the gradient is not
-compared there.
+compared there. A comparison that passes only because its allowed error is as large as the quantity itself
+(an engine answering 0, or the opposite sign, would pass too) verifies nothing: its row says "not verified",
+and a variable that no referee verified is listed in `Verdict.unverified`, never counted as agreement.
 
 When the engine is wrong, `blame` finds the node: the deepest node whose own adjoint agrees with the exact
 one while the adjoint it passes to an input does not, and checks that node's op in isolation.
@@ -28,7 +30,9 @@ from oracles.expr import Apply, Const, Expr, Var, nodes, to_source, variables
 from oracles.local import local_rule
 from oracles.referee import RefereeResult
 
-__all__ = ["Blame", "ErrorModel", "Row", "Verdict", "blame", "compare"]
+__all__ = ["NOT_VERIFIED", "Blame", "ErrorModel", "Row", "Verdict", "blame", "compare"]
+
+NOT_VERIFIED = "not verified"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -47,12 +51,12 @@ class Row:
     error: float | None
     allowed: float | None
     why: str
-    status: str  # "ok", "DISAGREES" or "skipped"
+    status: str  # "ok", "DISAGREES", "not verified" (passes, but would pass a wrong answer too) or "skipped"
 
     @property
     def ratio(self) -> float:
-        """error / allowed (0 when skipped)."""
-        if self.error is None or self.allowed is None or self.status == "skipped":
+        """error / allowed (0 when not compared, or when the comparison verified nothing)."""
+        if self.error is None or self.allowed is None or self.status in ("skipped", NOT_VERIFIED):
             return 0.0
         if not math.isfinite(self.error):
             return math.inf
@@ -92,12 +96,24 @@ class Verdict:
         return not self.engine.failed and not any(r.status == "DISAGREES" for r in self.rows)
 
     @property
+    def unverified(self) -> list[str]:
+        """The variables whose gradient no referee verified here (each row skipped or not verified)."""
+        if self.engine.failed:
+            return []
+        return [n for n in variables(self.expr) if not any(r.quantity == n and r.status == "ok" for r in self.rows)]
+
+    @property
+    def verified(self) -> bool:
+        """No referee disagrees and every variable's gradient was verified by at least one of them."""
+        return self.ok and not self.unverified
+
+    @property
     def disagreeing(self) -> list[str]:
         """The referees that disagree with the engine, in order."""
         return list(dict.fromkeys(r.referee for r in self.rows if r.status == "DISAGREES"))
 
     def worst_ratio(self, referee: str) -> float:
-        ratios = [r.ratio for r in self.rows if r.referee == referee and r.status != "skipped"]
+        ratios = [r.ratio for r in self.rows if r.referee == referee and r.status in ("ok", "DISAGREES")]
         return max(ratios, default=0.0)
 
     def summary(self) -> str:
@@ -105,6 +121,9 @@ class Verdict:
         where = ", ".join(f"{k}={v!r}" for k, v in self.point.items())
         if self.engine.failed:
             return f"{self.expr} at {where}: the engine raised {self.engine.error}"
+        if self.ok and self.unverified:
+            which = ", ".join(f"d/d{n}" for n in self.unverified)
+            return f"{self.expr} at {where}: no referee disagrees, but {which} could not be verified here"
         if self.ok:
             return f"{self.expr} at {where}: all referees agree"
         lines = [f"{self.expr} at {where}:"]
@@ -149,15 +168,48 @@ def compare(
         if adapter is not None:
             verdict.blame = _blame_crash(expr, model, adapter)
         return verdict
+    truth = _truth(referees)
     for ref in referees:
-        verdict.rows.extend(_value_rows(ref, engine, model))
+        for row in _value_rows(ref, engine, model):
+            verdict.rows.append(_unless_vacuous(row, truth.get("value"), model.value_scale()))
         for name in variables(expr):
-            verdict.rows.append(_gradient_row(name, ref, engine, model))
+            row = _gradient_row(name, ref, engine, model)
+            verdict.rows.append(_unless_vacuous(row, truth.get(name), model.reach(name)))
     # Blame follows wrong gradients through the model's adjoints; a value that alone disagrees gives it nothing
     # to follow (and a NaN bound once had it blame a correct `add` for "a dropped chain-rule factor").
     if adapter is not None and any(r.status == "DISAGREES" and r.quantity != "value" for r in verdict.rows):
         verdict.blame = blame(expr, point, engine, model, adapter)
     return verdict
+
+
+def _truth(referees: Sequence[RefereeResult]) -> dict[str, float]:
+    """The exact value and gradients, where the exact referee has them."""
+    exact = next((r for r in referees if r.name == "sympy" and not r.failure), None)
+    if exact is None:
+        return {}
+    found = {name: g for name, g in exact.grads.items() if g is not None}
+    if exact.value is not None:
+        found["value"] = exact.value
+    return found
+
+
+def _unless_vacuous(row: Row, truth: float | None, scale: float) -> Row:
+    """`row`, marked "not verified" if it passes only because its allowed error is as large as what it checks.
+
+    What it checks is the exact number (the referee's own where no exact one is known): an allowed error at
+    least that large also passes 0 and numbers of the wrong sign. Where the exact number is 0, the question is
+    whether a wrong answer would stand out: `scale` is how large a wrong local derivative would make it (for a
+    gradient, `ErrorModel.reach`; for a value, the largest value in the expression).
+    """
+    if row.status != "ok" or row.allowed is None:
+        return row
+    size = abs(truth if truth is not None else row.reference or 0.0)
+    if row.allowed < (size if size > 0.0 else scale):
+        return row
+    against = f"the exact {_g(size)}" if size > 0.0 else f"a wrong answer's size {_g(scale)}"
+    row.why += f"; allowed error {_g(row.allowed)} is as large as {against}: ill-conditioned here"
+    row.status = NOT_VERIFIED
+    return row
 
 
 def _value_rows(ref: RefereeResult, engine: EngineRun, model: ErrorModel) -> list[Row]:

@@ -82,6 +82,11 @@ class LocalRule:
         """The local derivatives, correct to about 12 digits whatever cancellation their formula suffers."""
         return _settled(self._first_mp, args)
 
+    def second_exact(self, args: Sequence[float]) -> list[list[Any]]:
+        """The second derivatives in mpmath, correct to about 12 digits, whatever their size (no overflow)."""
+        flat = _settled(lambda *a: [v for row in self._second_mp(*a) for v in row], args)
+        return [flat[i * self.arity : (i + 1) * self.arity] for i in range(self.arity)]
+
     def value_mp(self, args: Sequence[Any]) -> Any:
         """f at the working precision of mpmath (the caller sets it)."""
         return mpmath.mpf(self._value_mp(*args))

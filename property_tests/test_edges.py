@@ -1,0 +1,161 @@
+"""The error model at the edges of the float range (issue 14): a wrong gradient never passes, a correct engine
+never fails, and a check that would pass any answer says so instead of "ok".
+
+Each case is a class of failure seen on the command line; the variations beside it are the same class at
+other ops, points and magnitudes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gradverify.bugs import broken_engine
+from oracles.bounds import ErrorModel
+from oracles.check import Checker, PointOutsideDomain
+from oracles.compare import NOT_VERIFIED, Verdict
+from oracles.expr import parse
+
+
+def check(text: str, point: dict[str, float], bug: str | None = None) -> Verdict:
+    checker = Checker(engine=broken_engine(bug)) if bug else Checker()
+    return checker.check(parse(text), point)
+
+
+def statuses(verdict: Verdict, quantity: str) -> dict[str, str]:
+    return {r.referee: r.status for r in verdict.rows if r.quantity == quantity}
+
+
+# ---- a curvature bound beyond the float range must not leave a wrong gradient uncompared ---------------------
+
+# (expression, point, planted bug): the error model's second derivatives overflow a float here (1e600 for log
+# at 1e-300) while the gradient itself fits; the float model once gave up ("ill-conditioned") and the run
+# ended "all referees agree" on an engine that returns 0.0 for a gradient of 1e300.
+FAR_OUT = [
+    ("log(x)", {"x": 1e-300}, "log-no-backward"),
+    ("x ** 0.5", {"x": 1e-300}, "pow-exponent"),
+    ("x ** -3", {"x": 1e-70}, "pow-exponent"),
+    # Variations: an input with a rounding error of its own (h * e is then a finite product of an overflowing
+    # h and a tiny e), a binary op, subnormal points, and the large end of the range.
+    ("log(x * 1.1)", {"x": 1e-300}, "log-no-backward"),
+    ("1.0 / x + x", {"x": 1e-150}, "div-sign"),
+    ("log(x)", {"x": 1e-307}, "log-no-backward"),
+    ("x ** 1.5", {"x": 1e-200}, "pow-exponent"),
+    ("log(x * y)", {"x": 1e150, "y": 1e150}, "log-no-backward"),
+    ("tanh(x) * exp(y)", {"x": -0.5, "y": 700.0}, "tanh-one-minus-t"),
+]
+
+
+@pytest.mark.parametrize(("text", "point", "bug"), FAR_OUT, ids=[f"{c[0]}@{c[1]}" for c in FAR_OUT])
+def test_a_wrong_gradient_far_out_in_the_float_range_is_caught(text: str, point: dict[str, float], bug: str) -> None:
+    verdict = check(text, point, bug)
+    assert not verdict.ok, verdict.summary()
+    assert "sympy" in verdict.disagreeing
+
+
+@pytest.mark.parametrize(("text", "point"), [(c[0], c[1]) for c in FAR_OUT], ids=[f"{c[0]}@{c[1]}" for c in FAR_OUT])
+def test_a_correct_engine_far_out_in_the_float_range_is_verified(text: str, point: dict[str, float]) -> None:
+    verdict = check(text, point)
+    assert verdict.verified, verdict.summary()
+    assert ErrorModel(parse(text), point).wide  # the float pass could not hold these numbers
+
+
+def test_the_float_pass_stays_in_floats_in_the_middle_of_the_range() -> None:
+    assert not ErrorModel(parse("tanh(x * y) + log(x)"), {"x": 0.5, "y": 2.0}).wide
+
+
+# ---- an input that is exact sits on one side of a kink ------------------------------------------------------
+
+KINKS = [
+    ("relu(x) + relu(-x)", {"x": 1e-300}),
+    ("relu(x)", {"x": 5e-324}),
+    ("relu(-x) * 3.0", {"x": -5e-324}),
+    ("relu(x - y)", {"x": 2e-300, "y": 1e-300}),
+]
+
+
+@pytest.mark.parametrize(("text", "point"), KINKS, ids=[c[0] for c in KINKS])
+def test_next_to_a_kink_a_flipped_mask_is_caught(text: str, point: dict[str, float]) -> None:
+    # The allowed error once grew to the whole jump of relu' (2.0 <= 2.0 "ok"): a tiny absolute slack in every
+    # node's error put an exact input "within its error" of the kink.
+    verdict = check(text, point, "relu-mask-flipped")
+    assert not verdict.ok, verdict.summary()
+    assert {"sympy", "torch"} <= set(verdict.disagreeing)
+
+
+@pytest.mark.parametrize(("text", "point"), KINKS, ids=[c[0] for c in KINKS])
+def test_next_to_a_kink_a_correct_engine_is_verified(text: str, point: dict[str, float]) -> None:
+    assert check(text, point).verified
+
+
+def test_an_input_that_may_really_be_on_either_side_still_gets_the_jump() -> None:
+    # (x + 1.0) - 1.0 is 0.0 in floats and -1e-17 exactly: the engine's relu may use either side.
+    model = ErrorModel(parse("relu((x + 1.0) - 1.0)"), {"x": -1e-17})
+    relu = model.bounds[model.expr.digest]
+    assert relu.local_errors[0] >= 1.0
+
+
+# ---- a comparison that would pass any answer verifies nothing -----------------------------------------------
+
+
+def test_an_allowed_error_larger_than_the_exact_gradient_is_not_verified() -> None:
+    # engine 0.293, exact -1.359, "error 1.7 <= allowed 18": the wrong sign would pass too.
+    verdict = check("(1 + x) ** (1 / x)", {"x": 1e-8})
+    assert verdict.ok
+    assert verdict.unverified == ["x"]
+    assert not verdict.verified
+    assert set(statuses(verdict, "x").values()) <= {NOT_VERIFIED, "skipped"}
+    assert "could not be verified" in verdict.summary()
+
+
+def test_finite_differences_drowned_in_rounding_verify_nothing_but_the_others_do() -> None:
+    # FD gives 0.0 against 1.0 "<= 6e49": its row says so, and SymPy and PyTorch still verify d/dx.
+    verdict = check("x + 1.23e59", {"x": 1.0})
+    assert statuses(verdict, "x") == {"sympy": "ok", "fd": NOT_VERIFIED, "torch": "ok"}
+    assert verdict.verified
+
+
+def test_a_zero_gradient_is_verified_when_a_wrong_one_would_stand_out() -> None:
+    # relu's flat side: exactly 0, allowed ~1e-300; a flipped mask gives 2.0 there.
+    verdict = check("relu(x) * y", {"x": -1.0, "y": 2.0})
+    assert statuses(verdict, "x") == {"sympy": "ok", "fd": "ok", "torch": "ok"}
+    assert not check("relu(x) * y", {"x": -1.0, "y": 2.0}, "relu-mask-flipped").ok
+
+
+def test_a_zero_gradient_drowned_in_rounding_is_not_verified_by_that_referee() -> None:
+    # FD's rounding at |f| = 1e59 allows 6e49, far above what a wrong local derivative would give here (2).
+    verdict = check("relu(-x) * 2.0 + 1.23e59", {"x": 1.0})
+    assert statuses(verdict, "x")["fd"] == NOT_VERIFIED
+    assert verdict.verified  # SymPy and PyTorch compare to ~1e-300
+
+
+def test_a_value_lost_to_cancellation_is_not_verified_but_its_gradient_is() -> None:
+    verdict = check("(x + 1e16) - 1e16", {"x": 0.5})
+    assert statuses(verdict, "value")["sympy"] == NOT_VERIFIED
+    assert statuses(verdict, "x")["sympy"] == "ok"
+    assert verdict.verified
+
+
+def test_an_ill_conditioned_point_leaves_its_variables_unverified() -> None:
+    # log of a difference that cancellation has emptied: the model does not trust itself there.
+    verdict = check("log((x + 1.0) - 1.0)", {"x": 1e-15})
+    assert verdict.ill_conditioned
+    assert verdict.unverified == ["x"]
+
+
+# ---- a gradient that overflows a float is outside what floats can check --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "point"),
+    [
+        ("1 / x", {"x": 1e-160}),
+        ("x ** -1.5", {"x": 1e-160}),
+        ("log(x) * 1e300", {"x": 1e-10}),
+        ("(1 / x) * x", {"x": 1e-160}),
+        ("log(x)", {"x": 5e-324}),
+    ],
+)
+def test_an_overflowing_derivative_is_outside_the_checkable_range(text: str, point: dict[str, float]) -> None:
+    # The engine's documented OverflowError was once blamed as a defect ("the op fails in isolation").
+    with pytest.raises(PointOutsideDomain, match="overflows a float"):
+        check(text, point)
