@@ -37,11 +37,11 @@ from oracles.local import LocalRule, local_rule
 __all__ = ["KAPPA", "SAFETY", "TINY", "TRUST", "ErrorModel", "NodeBound", "U"]
 
 U = 2.0**-53  # unit roundoff of float64
-TINY = 1e-300  # keeps bounds positive where everything underflows
+ETA = 2.0**-1074  # the smallest subnormal: an op's rounding error where its result underflows
+TINY = 4 * ETA  # keeps every allowed error positive; gradients down to the subnormals stay checkable
 KAPPA = 4.0  # ulps for evaluating a local-derivative formula from exact inputs (a handful of roundings)
 SAFETY = 2.0  # covers the second-order terms a first-order analysis drops, while every relative error is small
 TRUST = 1e-3  # an input error above this (relative to the op's scale) is too large to linearize around
-ETA = 2.0**-1074  # the smallest subnormal: an op's rounding error where its result underflows
 DBL_MAX = 1.7976931348623157e308
 WIDE = 1e150  # a float pass that meets a magnitude beyond this (or below its inverse) is redone in arb balls
 
@@ -171,7 +171,7 @@ class ErrorModel:
             local_errors = []
             for i in range(op.arity):
                 ed = sum(local_curv[i][c] * es[g[0]] for c, g in enumerate(same) if es[g[0]])
-                ed += KAPPA * U * abs(d[i]) * max(1.0, ulps)
+                ed += KAPPA * (U * abs(d[i]) * max(1.0, ulps) + ETA)
                 if op.arity == 1 and own:
                     # A rule written with the output (tanh' = 1 - out**2) also inherits the output's rounding:
                     # d' / f' is how fast the derivative moves with the output.
@@ -238,7 +238,7 @@ class ErrorModel:
                 # computed a and l are both 0 ((u ** 2) ** 2 at a computed u = 0: a = 2 u**2 and l = 2 u); a
                 # thorough run found its omission as a bound of 1.6e-103 on an exact gradient of 1.3e-69.
                 ea, el = nb.adjoint_error, nb.local_errors[i]
-                child.adjoint_error += abs(local) * ea + abs(nb.adjoint) * el + ea * el + U * abs(t)
+                child.adjoint_error += abs(local) * ea + abs(nb.adjoint) * el + ea * el + U * abs(t) + ETA
                 child.contributions += abs(t)
                 child.uses += 1
                 child.reach += nb.reach * (abs(local) if abs(local) > 1 else 1)

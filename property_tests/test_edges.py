@@ -159,3 +159,29 @@ def test_an_overflowing_derivative_is_outside_the_checkable_range(text: str, poi
     # The engine's documented OverflowError was once blamed as a defect ("the op fails in isolation").
     with pytest.raises(PointOutsideDomain, match="overflows a float"):
         check(text, point)
+
+
+def test_a_gradient_near_the_bottom_of_the_range_is_still_checked() -> None:
+    # A fixed 1e-300 slack in every gradient bound once made d/dx = 1e-300 unverifiable.
+    verdict = check("x * 1e-300", {"x": 1.7e308})
+    assert verdict.verified
+    assert not check("x * 1e-300 + relu(-x)", {"x": 1.7e308}, "relu-mask-flipped").ok
+
+
+# ---- finite differences that cannot be computed abstain, they never disagree ---------------------------------
+
+FD_OUT_OF_RANGE = [
+    ("exp(x)", {"x": 708.0}),  # the Richardson combination 64 * d3 overflowed
+    ("exp(x) * y", {"x": 700.0, "y": 1e4}),
+    ("x * 0.5", {"x": 1.79769e308}),  # x + h is past the largest float
+    ("exp(x) * 1e8", {"x": 690.0}),  # a value on the stencil overflows
+]
+
+
+@pytest.mark.parametrize(("text", "point"), FD_OUT_OF_RANGE, ids=[c[0] for c in FD_OUT_OF_RANGE])
+def test_finite_differences_out_of_the_float_range_skip_with_the_reason(text: str, point: dict[str, float]) -> None:
+    verdict = check(text, point)
+    assert verdict.verified, verdict.summary()
+    for row in verdict.rows:
+        if row.referee == "fd" and row.status == "skipped":
+            assert "overflow" in row.why or "float range" in row.why, row.why
