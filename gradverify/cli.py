@@ -313,6 +313,11 @@ def _report_campaign(result: Any, args: argparse.Namespace, console: Console, en
         f"symbolic referee: whole-expression diff {modes.get('diff', 0)}, exact chain rule {modes.get('chain', 0)}; "
         f"finite differences skipped a variable in {result.fd_skipped}; ill-conditioned points {result.ill_conditioned}"
     )
+    share = result.unverified / result.examples if result.examples else 0.0
+    console.print(
+        f"not verified (no referee could check some gradient there; not counted as agreement): "
+        f"{result.unverified} of {result.examples} points ({share:.1%})"
+    )
     for error in result.errors:
         console.print(f"[bold yellow]campaign error (not an engine defect):[/] {error}")
     for defect in result.defects:
@@ -330,6 +335,7 @@ def _report_campaign(result: Any, args: argparse.Namespace, console: Console, en
                 "symbolic_modes": result.symbolic_modes,
                 "fd_skipped": result.fd_skipped,
                 "ill_conditioned": result.ill_conditioned,
+                "unverified": result.unverified,
                 "defects": [vars(d) for d in result.defects],
                 "errors": result.errors,
             },

@@ -55,6 +55,7 @@ class CampaignResult:
     symbolic_modes: dict[str, int] = field(default_factory=lambda: {"diff": 0, "chain": 0})
     fd_skipped: int = 0
     ill_conditioned: int = 0
+    unverified: int = 0  # points where no referee could verify some variable's gradient (not agreement)
     defects: list[Defect] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # a worker that crashed (not a defect of the engine)
 
@@ -68,6 +69,7 @@ class CampaignResult:
             self.symbolic_modes[m] = self.symbolic_modes.get(m, 0) + n
         self.fd_skipped += other.fd_skipped
         self.ill_conditioned += other.ill_conditioned
+        self.unverified += other.unverified
         self.defects.extend(other.defects)
         self.errors.extend(other.errors)
 
@@ -121,6 +123,7 @@ def _work(job: Job, progress: Any) -> CampaignResult:
                 stats.worst[r] = max(stats.worst[r], v)
         result.fd_skipped += any(r.referee == "fd" and r.status == "skipped" for r in verdict.rows)
         result.ill_conditioned += bool(verdict.ill_conditioned)
+        result.unverified += bool(verdict.unverified)
 
     database = DirectoryBasedExampleDatabase(job.database) if job.database else None
     test = settings(

@@ -50,7 +50,7 @@ def test_grad_bindings_and_python_snippet_runs(capsys: pytest.CaptureFixture[str
     ("argv", "words"),
     [
         (["tanh(x*y) + lg(x)", "--at", "x=1,y=2"], ["unknown function 'lg'", "^"]),
-        (["log(x", "--at", "x=1"], ["syntax error"]),
+        (["log(x", "--at", "x=1"], ["'(' is never closed"]),
         (["log(x) + y", "--at", "x=1"], ["no value for y"]),
         (["log(x)", "--at", "x=1,z=2"], ["names z"]),
         (["log(x)", "--at", "x=-1"], ["log", "-1.0", "> 0"]),
@@ -59,7 +59,7 @@ def test_grad_bindings_and_python_snippet_runs(capsys: pytest.CaptureFixture[str
         (["x + 1", "--at", "x=abc"], ["not a number"]),
         (["x + 1", "--at", "x=nan"], ["not a finite number"]),
         (["__import__('os').system('true')", "--at", "x=1"], ["unknown function"]),
-        (["x.real", "--at", "x=1"], ["Attribute is not allowed"]),
+        (["x.real", "--at", "x=1"], ["unexpected '.'", "^"]),
         (["2 + 3", "--at", ""], ["no variables"]),
     ],
 )
