@@ -89,5 +89,5 @@ class Checker:
             raise PointOutsideDomain(f"no value given for {e.args[0]}") from None
         except OutsideDomain as e:
             raise PointOutsideDomain(str(e)) from None
-        except OverflowError as e:
-            raise PointOutsideDomain(f"a value overflows a float here ({e})") from None
+        except OverflowError:
+            raise PointOutsideDomain("a value overflows a float here") from None

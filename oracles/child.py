@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -112,6 +113,9 @@ _READY = "__gradverify_child_ready__"
 def serve(handle: Callable[[Any], Any], warmup: Callable[[], None] | None = None) -> None:
     """The child's main loop: run `warmup` (slow imports), say so, then `handle` each request and send back
     what it returns (argv: the two pipe fds)."""
+    # Ctrl-C at a terminal reaches the whole process group; the parent decides when this process ends (it closes
+    # the pipe), so the signal is not this process's to act on, nor to print a traceback for.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     requests = Connection(int(sys.argv[1]), writable=False)
     replies = Connection(int(sys.argv[2]), readable=False)
     if warmup is not None:

@@ -500,7 +500,7 @@ def _expression(tokens: Sequence[_Token], bound: Mapping[str, Expr], src: str) -
     def reduce() -> None:
         top = ops.pop()
         assert not isinstance(top, _Call)
-        symbol, column = top
+        symbol = top[0]
         if symbol in ("neg", "pos"):
             inner = operands.pop()
             if symbol == "neg":

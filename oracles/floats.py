@@ -98,8 +98,10 @@ class FloatProgram:
     def __call__(self, *args: float) -> float:
         try:
             return self.value(*args)
-        except (OverflowError, ZeroDivisionError, ValueError) as e:
-            raise OutsideDomain(f"a float error: {e}") from None
+        except OverflowError:
+            raise OutsideDomain("a value overflows a float") from None
+        except (ZeroDivisionError, ValueError):
+            raise OutsideDomain("an op's input is outside its domain") from None
 
 
 def evaluate(expr: Expr, point: Mapping[str, float]) -> float:
@@ -118,7 +120,10 @@ def evaluate(expr: Expr, point: Mapping[str, float]) -> float:
             for j, domain in enumerate(op.domains()):
                 if not domain.is_real_line and xs[j] not in domain:
                     raise OutsideDomain(node.op, j, xs[j], str(domain))
-            v = op.forward(*xs)
+            try:
+                v = op.forward(*xs)
+            except OverflowError:  # float ** raises instead of returning inf
+                raise OutsideDomain(node.op, -1, math.inf) from None
             if v - v:
                 raise OutsideDomain(node.op, -1, v)
             values[node.digest] = v
