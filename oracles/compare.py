@@ -178,7 +178,8 @@ def compare(
     # Blame follows wrong gradients through the model's adjoints; a value that alone disagrees gives it nothing
     # to follow (and a NaN bound once had it blame a correct `add` for "a dropped chain-rule factor").
     if adapter is not None and any(r.status == "DISAGREES" and r.quantity != "value" for r in verdict.rows):
-        verdict.blame = blame(expr, point, engine, model, adapter)
+        torch = next((r for r in referees if r.adjoints and not r.failure), None)
+        verdict.blame = blame(expr, point, engine, model, adapter, torch.adjoints if torch else None)
     return verdict
 
 
@@ -275,12 +276,19 @@ def _status(engine: float | None, reference: float | None, error: float, allowed
 
 
 def blame(
-    expr: Expr, point: Mapping[str, float], engine: EngineRun, model: ErrorModel, adapter: EngineAdapter
+    expr: Expr,
+    point: Mapping[str, float],
+    engine: EngineRun,
+    model: ErrorModel,
+    adapter: EngineAdapter,
+    reference: Mapping[bytes, float] | None = None,
 ) -> Blame | None:
     """Where a wrong gradient starts: the deepest node whose adjoint is wrong although every node using it
     passes it the right adjoint... or rather, a user that passes the wrong one.
 
-    Adjoints are judged against the model (exact up to its bounds). For the node found, each user's op is
+    Adjoints are judged against a referee's adjoints of the inner nodes (`reference`: PyTorch's, node digest ->
+    adjoint) where it has them, else against the model's own float64 reverse pass, within twice the model's bound
+    (both are float64 computations of the exact adjoint). For the node found, each user's op is
     re-run in isolation at the same inputs: a wrong local derivative is blamed on that user; if every user is
     right in isolation, the fault is in how backward() combines them (accumulation, or the incoming gradient
     not being multiplied in). Without inner adjoints, every op is tested in isolation and the deepest wrong one
@@ -298,8 +306,8 @@ def blame(
         mine = engine.grads.get(node.name) if isinstance(node, Var) else engine.adjoints.get(node.digest)
         if mine is None or isinstance(node, Const):
             return None
-        nb = model.bounds[node.digest]
-        return math.isfinite(mine) and abs(mine - nb.adjoint) <= 2 * model.adjoint_bound(node)
+        theirs = (reference or {}).get(node.digest, model.bounds[node.digest].adjoint)
+        return math.isfinite(mine) and abs(mine - theirs) <= 2 * model.adjoint_bound(node)
 
     if not engine.adjoints:
         ops = sorted((n for n in order if isinstance(n, Apply)), key=lambda n: -distance[n.digest])

@@ -161,3 +161,22 @@ def test_a_value_bound_that_overflows_skips_the_value_instead_of_failing_it() ->
     assert "overflows" in value_row.why
     assert verdict.ok
     assert verdict.blame is None
+
+
+def test_blame_follows_the_pytorch_referees_adjoints() -> None:
+    # PyTorch's adjoints of the inner nodes were computed and never read. Blame now judges the engine's inner
+    # adjoints against them: the real ones lead it to x (a wrong accumulation), a doctored one elsewhere.
+    expr = parse("x * 2.0 + x")
+    point = {"x": 1.5}
+    model = ErrorModel(expr, point)
+    product = expr.args[0]  # type: ignore[attr-defined]
+    engine = EngineRun(value=4.5, grads={"x": 3.5}, adjoints={expr.digest: 1.0, product.digest: 1.0})
+    torch = Autograd()(expr, point)
+    assert torch.adjoints == {expr.digest: 1.0, product.digest: 1.0}
+    found = compare(expr, point, engine, [torch], model, AUTODIFF).blame
+    assert found is not None
+    assert found.text == "x"
+    torch.adjoints[product.digest] = 7.0  # a referee that says the product's adjoint is 7
+    found = compare(expr, point, engine, [torch], model, AUTODIFF).blame
+    assert found is not None
+    assert found.text != "x"

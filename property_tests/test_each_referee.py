@@ -1,0 +1,49 @@
+"""Each referee can fail on its own (issue 14): with the other two switched off, it still catches every planted
+bug that gives a wrong gradient or value in one check, and still verifies a correct engine. Without this, a
+referee that accepts anything (the finite-difference allowance multiplied by 2**106) goes unnoticed, because
+the other two catch every planted bug for it."""
+
+from __future__ import annotations
+
+import pytest
+
+from gradverify.bugs import BUGS, broken_engine
+from oracles.check import Checker
+from oracles.expr import parse
+
+REFEREES = ("sympy", "fd", "torch")
+
+# (planted bug, an expression and a point where it shows in a single check)
+SHOWN_BY = {
+    "tanh-one-minus-t": ("tanh(x)", {"x": 0.5}),
+    "relu-mask-flipped": ("relu(x) * y", {"x": 0.5, "y": 2.0}),
+    "exp-of-out": ("exp(x)", {"x": 0.5}),
+    "log-no-backward": ("log(x) + x", {"x": 0.7}),
+    "div-sign": ("x / y", {"x": 1.5, "y": 2.0}),
+    "pow-exponent": ("x ** 3", {"x": 0.7}),
+    "sigmoid-plus": ("sigmoid(x)", {"x": 0.3}),
+    "assign-not-accumulate": ("x * x", {"x": 1.5}),
+    "dropped-chain-factor": ("tanh(x) * 3.0", {"x": 0.2}),
+    "rsub-order": ("2.0 - x", {"x": 0.5}),
+}
+
+
+def test_every_single_check_bug_has_a_case() -> None:
+    single = {b.name for b in BUGS if b.finding in ("gradient", "value")}
+    assert single == set(SHOWN_BY)
+
+
+@pytest.mark.parametrize("referee", REFEREES)
+@pytest.mark.parametrize("bug", list(SHOWN_BY))
+def test_each_referee_alone_catches_each_bug(referee: str, bug: str) -> None:
+    text, point = SHOWN_BY[bug]
+    verdict = Checker(engine=broken_engine(bug), referees=(referee,)).check(parse(text), point)
+    assert verdict.disagreeing == [referee], verdict.summary()
+
+
+@pytest.mark.parametrize("referee", REFEREES)
+@pytest.mark.parametrize("bug", list(SHOWN_BY))
+def test_each_referee_alone_verifies_the_correct_engine(referee: str, bug: str) -> None:
+    text, point = SHOWN_BY[bug]
+    verdict = Checker(referees=(referee,)).check(parse(text), point)
+    assert verdict.verified, verdict.summary()
