@@ -1,0 +1,433 @@
+"""Mutation testing of the referees and the judgement: does the test suite notice a wrong error model?
+
+A mutant is one change to the comparison policy (oracles/compare.py), the float64 error model
+(oracles/bounds.py) or a referee (oracles/finite.py, oracles/autograd.py, the parent side of oracles/symbolic.py):
+the changes of `benchmarks.mutation` (operators swapped, constants changed, signs and factors dropped,
+comparisons flipped) plus, since a bound is a sum of terms, each term of a sum dropped in turn and each side of a
+max() taken alone. Each mutant is swapped into this process (the mutated function's code object replaces the
+original's, a mutated module constant is rebound everywhere it was imported) and the suite's tests that judge
+the oracles run against it with pytest, cheapest first, stopping at the first failure: that test killed it.
+A survivor is a change the tests cannot see: either a missing test, or a change that cannot matter (listed in
+EQUIVALENT with the reason).
+
+Run: `python -m benchmarks.oracle_mutation` (part of `tox -e mutation`); writes a section of benchmarks/MUTATION.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import importlib
+import signal
+import sys
+import time
+import types
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.mutation import _Scoped
+
+__all__ = ["TARGETS", "OracleMutant", "oracle_mutants", "run"]
+
+ROOT = Path(__file__).parent.parent
+
+# module -> the functions and methods whose bodies are mutated (the parent side only for symbolic.py: its diff
+# runs in a child process that imports the file from disk)
+TARGETS: dict[str, tuple[str, ...]] = {
+    "oracles.compare": (
+        "compare",
+        "_truth",
+        "_unless_vacuous",
+        "_value_rows",
+        "_gradient_row",
+        "_status",
+        "blame",
+        "_isolate",
+        "_blame_crash",
+        "ratio",
+        "unverified",
+        "verified",
+        "ok",
+    ),
+    "oracles.bounds": (
+        "__init__",
+        "_run",
+        "_overflowing",
+        "_forward",
+        "_sensitivity",
+        "_check_trust",
+        "_backward",
+        "value_bound",
+        "gradient_bound",
+        "adjoint_bound",
+        "reach",
+        "value_scale",
+        "_far",
+        "_curvature",
+        "grouped",
+    ),
+    "oracles.finite": ("__call__", "_one"),
+    "oracles.autograd": ("__call__",),
+    "oracles.symbolic": ("__call__", "_exact_chain_rule", "_agree"),
+}
+CONSTANTS: dict[str, tuple[str, ...]] = {
+    "oracles.bounds": ("U", "ETA", "TINY", "KAPPA", "SAFETY", "TRUST", "WIDE", "DBL_MAX"),
+    "oracles.finite": ("EPS",),
+}
+
+# The tests that judge the oracles, cheapest and most telling first. pytest stops at the first failure.
+KILLERS = (
+    "property_tests/test_each_referee.py",
+    "property_tests/test_error_terms.py",
+    "property_tests/test_expressions.py::test_error_bound_is_second_order_where_the_derivative_vanishes",
+    "property_tests/test_expressions.py::test_error_bound_is_third_order_where_two_derivatives_vanish",
+    "property_tests/test_expressions.py::test_adjoint_bound_keeps_the_product_of_two_errors",
+    "property_tests/test_expressions.py::test_error_bound_stays_finite_where_a_second_derivative_overflows",
+    "property_tests/test_edges.py",
+    "property_tests/test_expressions.py::test_random_dags_three_ways",
+    "property_tests/test_referees.py",
+    "property_tests/test_expressions.py::test_small_trees_three_ways",
+)
+
+
+@dataclass
+class OracleMutant:
+    module: str
+    where: str
+    line: int
+    description: str
+    source: str  # the whole mutated module
+
+    def __str__(self) -> str:
+        return f"{self.module.split('.')[-1]}.py:{self.line} ({self.where}): {self.description}"
+
+
+class _OracleMutator(_Scoped):
+    """The engine mutations, and two more that matter for bounds: drop one term of a sum, take one side of a
+    max() or min()."""
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        node = super().visit_BinOp(node)  # type: ignore[assignment]
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add) and not _text(node):
+            if self._hit(node, f"drop the term {ast.unparse(node.right)}"):
+                return node.left
+            if self._hit(node, f"drop the term {ast.unparse(node.left)}"):
+                return node.right
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        node = super().visit_Call(node)  # type: ignore[assignment]
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("max", "min")
+            and len(node.args) == 2
+            and not node.keywords
+        ):
+            for arg in node.args:
+                if self._hit(node, f"{node.func.id}(...) -> {ast.unparse(arg)}"):
+                    return arg
+        return node
+
+    def visit_Constant(self, node: ast.Constant) -> ast.AST:
+        if isinstance(node.value, int) and not isinstance(node.value, bool) and node.value in (2, 10, 12, 20):
+            for replacement in (node.value // 2, node.value * 2):
+                if self._hit(node, f"{node.value!r} -> {replacement!r}"):
+                    return ast.copy_location(ast.Constant(replacement), node)
+        return super().visit_Constant(node)
+
+
+class _ConstantMutator(ast.NodeTransformer):
+    """The k-th change to a module constant: halve it or double it (U and ETA: ten times smaller or larger)."""
+
+    def __init__(self, target: int, names: tuple[str, ...]) -> None:
+        self.target, self.names, self.count = target, names, 0
+        self.done: tuple[int, str, str] | None = None
+
+    def visit_Assign(self, node: ast.Assign) -> ast.AST:
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and node.targets[0].id in self.names:
+            name = node.targets[0].id
+            for factor in (0.5, 2.0):
+                if self.count == self.target:
+                    self.done = (node.lineno, name, f"{name} = ({ast.unparse(node.value)}) * {factor}")
+                    node.value = ast.BinOp(node.value, ast.Mult(), ast.Constant(factor))
+                self.count += 1
+        return node
+
+
+def _text(node: ast.BinOp) -> bool:
+    """A string concatenation (a message, not a bound)."""
+    return any(
+        isinstance(n, ast.JoinedStr) or (isinstance(n, ast.Constant) and isinstance(n.value, str))
+        for n in (node.left, node.right)
+    )
+
+
+def _source(module: str) -> str:
+    return (ROOT / (module.replace(".", "/") + ".py")).read_text(encoding="utf-8")
+
+
+def oracle_mutants() -> list[OracleMutant]:
+    """Every mutant of the oracle functions in TARGETS and of the constants in CONSTANTS."""
+    found: list[OracleMutant] = []
+    for module, functions in TARGETS.items():
+        source = _source(module)
+        k = 0
+        while True:
+            mutator = _OracleMutator(k, functions, ())
+            tree = mutator.visit(ast.parse(source))
+            if mutator.done is None:
+                break
+            line, description = mutator.done
+            found.append(
+                OracleMutant(module, mutator.hit_where, line, description, ast.unparse(ast.fix_missing_locations(tree)))
+            )
+            k += 1
+        k = 0
+        while True:
+            constant = _ConstantMutator(k, CONSTANTS.get(module, ()))
+            tree = constant.visit(ast.parse(source))
+            if constant.done is None:
+                break
+            line, name, description = constant.done
+            found.append(OracleMutant(module, name, line, description, ast.unparse(ast.fix_missing_locations(tree))))
+            k += 1
+    return found
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Swapping a mutant into this process
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _functions(namespace: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, types.FunctionType]]:
+    """(qualified name, function) for the module's functions and its classes' methods and properties."""
+    for name, value in namespace.items():
+        if isinstance(value, types.FunctionType) and value.__module__ == namespace.get("__name__"):
+            yield prefix + name, value
+        elif isinstance(value, type) and value.__module__ == namespace.get("__name__") and not prefix:
+            for attr, member in vars(value).items():
+                if isinstance(member, property) and member.fget is not None:
+                    yield f"{name}.{attr}", member.fget  # type: ignore[misc]
+                elif isinstance(member, (staticmethod, classmethod)):
+                    yield f"{name}.{attr}", member.__func__  # type: ignore[misc]
+                elif isinstance(member, types.FunctionType):
+                    yield f"{name}.{attr}", member
+
+
+@contextlib.contextmanager
+def swapped(mutant: OracleMutant) -> Iterator[None]:
+    """The mutant in place of the original, in every module that uses it, until the block ends."""
+    module = importlib.import_module(mutant.module)
+    scratch = types.ModuleType(mutant.module)
+    scratch.__file__ = module.__file__
+    previous = sys.modules[mutant.module]
+    sys.modules[mutant.module] = scratch  # dataclasses look their module up while a class is made
+    try:
+        exec(compile(mutant.source, f"<mutant of {mutant.module}>", "exec"), scratch.__dict__)
+    finally:
+        sys.modules[mutant.module] = previous
+    originals = dict(_functions(module.__dict__))
+    saved_code = {name: (f.__code__, f.__defaults__) for name, f in originals.items()}
+    for name, f in _functions(scratch.__dict__):
+        if name in originals and f.__code__ != originals[name].__code__:
+            originals[name].__code__ = f.__code__
+            originals[name].__defaults__ = f.__defaults__
+    rebound: list[tuple[dict[str, Any], str, Any]] = []
+    for name in CONSTANTS.get(mutant.module, ()):
+        old, new = module.__dict__[name], scratch.__dict__[name]
+        if new != old:
+            for m in list(sys.modules.values()):
+                namespace = getattr(m, "__dict__", None)
+                if isinstance(namespace, dict) and namespace.get(name) is old:
+                    rebound.append((namespace, name, old))
+                    namespace[name] = new
+    try:
+        yield
+    finally:
+        for name, (code, defaults) in saved_code.items():
+            originals[name].__code__ = code
+            originals[name].__defaults__ = defaults
+        for namespace, name, old in rebound:
+            namespace[name] = old
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Judging a mutant
+# ---------------------------------------------------------------------------------------------------------
+
+
+class _FirstFailure:
+    """A pytest plugin that remembers the first failing test."""
+
+    def __init__(self) -> None:
+        self.failed: str | None = None
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        if report.failed and self.failed is None:
+            self.failed = report.nodeid
+
+
+class _TooSlow(Exception):
+    pass
+
+
+@dataclass
+class OracleOutcome:
+    mutant: OracleMutant
+    killed_by: str | None
+    seconds: float
+
+
+def judge(mutant: OracleMutant, killers: tuple[str, ...] = KILLERS, seconds: int = 600) -> OracleOutcome:
+    import pytest
+
+    start = time.perf_counter()
+    try:
+        compile(mutant.source, "<mutant>", "exec")
+    except SyntaxError:
+        return OracleOutcome(mutant, "does not compile", 0.0)
+    plugin = _FirstFailure()
+
+    def too_slow(signum: int, frame: Any) -> None:
+        raise _TooSlow(f"more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(seconds)
+    try:
+        with swapped(mutant):
+            args = ["-x", "-q", "-p", "no:cacheprovider", "--assert=plain", "--no-header", "-o", "addopts="]
+            code = pytest.main([*args, "--import-mode=importlib", "-W", "error", *killers], plugins=[plugin])
+    except _TooSlow:
+        return OracleOutcome(mutant, "time-out (a loop that no longer ends)", time.perf_counter() - start)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    killed = plugin.failed or (None if code in (0, 5) else f"pytest exit status {code}")
+    return OracleOutcome(mutant, killed, time.perf_counter() - start)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------------------------
+
+EQUIVALENT: dict[str, str] = {
+    # a fragment of the mutant's description -> why no test can tell it from the original
+}
+
+
+def _equivalent(m: OracleMutant) -> str | None:
+    return next((why for key, why in EQUIVALENT.items() if key in str(m)), None)
+
+
+def report(outcomes: list[OracleOutcome]) -> str:
+    killed = [o for o in outcomes if o.killed_by]
+    equivalent = [o for o in outcomes if not o.killed_by and _equivalent(o.mutant)]
+    survived = [o for o in outcomes if not o.killed_by and not _equivalent(o.mutant)]
+    by: dict[str, int] = {}
+    for o in killed:
+        key = (o.killed_by or "?").split("::")[0].split("[")[0]
+        by[key] = by.get(key, 0) + 1
+    non_equivalent = len(outcomes) - len(equivalent)
+    return "\n".join(
+        [
+            "# Mutation testing of the referees and the error model",
+            "",
+            "Generated by `python -m benchmarks.oracle_mutation` (part of `tox -e mutation`). Each mutant is one",
+            "change to oracles/compare.py, oracles/bounds.py, oracles/finite.py, oracles/autograd.py or the parent",
+            "side of oracles/symbolic.py, swapped into the process; the tests that judge the oracles run against it",
+            "with pytest, cheapest first, and the first failure kills it. See benchmarks/oracle_mutation.py.",
+            "",
+            f"- mutants: {len(outcomes)}; killed {len(killed)}; equivalent {len(equivalent)}; survived {len(survived)}",
+            f"- kill rate of non-equivalent mutants: {len(killed)}/{non_equivalent}"
+            + (f" = {len(killed) / non_equivalent:.1%}" if non_equivalent else ""),
+            f"- time: {sum(o.seconds for o in outcomes):.0f} s",
+            "",
+            "| killed by | mutants |",
+            "| --- | ---: |",
+            *(f"| {k} | {v} |" for k, v in sorted(by.items(), key=lambda kv: -kv[1])),
+            "",
+            "## Survivors",
+            "",
+            *(f"- {o.mutant}" for o in survived),
+            *(["none"] if not survived else []),
+            "",
+            "## Equivalent mutants (no test can tell them from the original)",
+            "",
+            *(f"- {o.mutant}: {_equivalent(o.mutant)}" for o in equivalent),
+            *(["none"] if not equivalent else []),
+            "",
+            "## Every mutant",
+            "",
+            "| mutant | killed by | seconds |",
+            "| --- | --- | ---: |",
+            *(
+                f"| {str(o.mutant).replace('|', '/')} | "
+                f"{(o.killed_by or ('equivalent' if _equivalent(o.mutant) else 'SURVIVED')).replace('|', '/')} | "
+                f"{o.seconds:.0f} |"
+                for o in outcomes
+            ),
+            "",
+        ]
+    )
+
+
+def _profile() -> None:
+    """Property tests with 25 derandomized examples each: every mutant sees the same examples, and a survivor
+    (which runs every killer) costs about a minute rather than three."""
+    import os
+
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile(
+        "mutation",
+        max_examples=25,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    os.environ["HYPOTHESIS_PROFILE"] = "mutation"
+
+
+def run(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.oracle_mutation", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", default="", help="only mutants whose description contains this text")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N mutants (0: all)")
+    parser.add_argument("--sample", type=int, default=0, help="a seeded random sample of N mutants (0: all)")
+    parser.add_argument("--seed", type=int, default=14, help="seed of --sample (default 14)")
+    parser.add_argument("--shard", default="1/1", help="K/N: only every N-th mutant from the K-th on (default 1/1)")
+    parser.add_argument("--list", action="store_true", help="list the mutants and stop")
+    parser.add_argument("--out", default=str(Path(__file__).with_name("ORACLE_MUTATION.md")), help="report file")
+    args = parser.parse_args(argv)
+    chosen = [m for m in oracle_mutants() if args.only in str(m)]
+    if args.sample:
+        import random
+
+        picked = sorted(random.Random(args.seed).sample(range(len(chosen)), min(args.sample, len(chosen))))
+        chosen = [chosen[i] for i in picked]
+    if args.limit:
+        chosen = chosen[: args.limit]
+    k, n = (int(v) for v in args.shard.split("/"))
+    chosen = chosen[k - 1 :: n]
+    if args.list:
+        print("\n".join(str(m) for m in chosen))
+        print(f"{len(chosen)} mutants")
+        return 0
+    _profile()
+    outcomes = []
+    for i, m in enumerate(chosen):
+        outcome = judge(m)
+        outcomes.append(outcome)
+        verdict = outcome.killed_by or ("equivalent" if _equivalent(m) else "SURVIVED")
+        print(f"[{i + 1}/{len(chosen)}] {m}: {verdict} ({outcome.seconds:.0f} s)", file=sys.__stdout__, flush=True)
+    Path(args.out).write_text(report(outcomes), encoding="utf-8")
+    print(f"wrote {args.out}", file=sys.__stdout__)
+    return 1 if any(not o.killed_by and not _equivalent(o.mutant) for o in outcomes) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(run())
