@@ -7,12 +7,14 @@ other ops, points and magnitudes.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from gradverify.bugs import broken_engine
 from oracles.bounds import ErrorModel
 from oracles.check import Checker, PointOutsideDomain
-from oracles.compare import NOT_VERIFIED, Verdict
+from oracles.compare import NOT_VERIFIED, Row, Verdict
 from oracles.expr import parse
 
 
@@ -185,3 +187,16 @@ def test_finite_differences_out_of_the_float_range_skip_with_the_reason(text: st
     for row in verdict.rows:
         if row.referee == "fd" and row.status == "skipped":
             assert "overflow" in row.why or "float range" in row.why, row.why
+
+
+def test_a_rows_ratio_counts_only_comparisons_that_could_fail() -> None:
+    # Campaigns report the largest error / allowed per referee: rows that verified nothing do not count.
+    def row(status: str, error: float | None, allowed: float | None) -> Row:
+        return Row("x", "torch", 1.0, 1.0, error, allowed, "", status)
+
+    assert row("ok", 1.0, 4.0).ratio == 0.25
+    assert row("ok", 0.0, 0.0).ratio == 0.0
+    assert row("DISAGREES", math.inf, 1.0).ratio == math.inf
+    assert row("DISAGREES", 1.0, 0.0).ratio == math.inf
+    assert row(NOT_VERIFIED, 1.0, 2.0).ratio == 0.0
+    assert row("skipped", None, None).ratio == 0.0
