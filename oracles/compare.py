@@ -52,6 +52,7 @@ class Row:
     allowed: float | None
     why: str
     status: str  # "ok", "DISAGREES", "not verified" (passes, but would pass a wrong answer too) or "skipped"
+    terms: dict[str, float] = field(default_factory=dict)  # what `allowed` is the sum of, by name
 
     @property
     def ratio(self) -> float:
@@ -224,14 +225,15 @@ def _value_rows(ref: RefereeResult, engine: EngineRun, model: ErrorModel) -> lis
         exact = ref.exact.get("__value__")
         with mpmath.workdps(60):
             error = float(abs(mpmath.mpf(engine.value) - exact)) if exact is not None else math.inf
-        allowed = bound + abs(ref.value) * 1e-25 + TINY
+        terms = {"float64 bound": bound, "symbolic": abs(ref.value) * 1e-25 + TINY}
         why = f"float64 forward bound {_g(bound)}"
     else:
         error = abs(engine.value - ref.value) if engine.value is not None else math.inf
-        allowed = 2 * bound + TINY
+        terms = {"float64 bound": 2 * bound + TINY}
         why = f"twice the float64 forward bound {_g(bound)}"
+    allowed = sum(terms.values())
     status = _status(engine.value, ref.value, error, allowed)
-    return [Row("value", ref.name, engine.value, ref.value, error, allowed, why, status)]
+    return [Row("value", ref.name, engine.value, ref.value, error, allowed, why, status, terms)]
 
 
 def _gradient_row(name: str, ref: RefereeResult, engine: EngineRun, model: ErrorModel) -> Row:
@@ -248,21 +250,22 @@ def _gradient_row(name: str, ref: RefereeResult, engine: EngineRun, model: Error
         with mpmath.workdps(60):
             error = float(abs(mpmath.mpf(g) - exact)) if g is not None and math.isfinite(g) else math.inf
         own = ref.errors.get(name, 0.0)
-        allowed = bound + own
+        terms = {"float64 bound": bound, "symbolic": own}
         why = f"float64 bound {_g(bound)} + symbolic {_g(own)}"
     elif ref.name == "fd":
         trunc = SAFETY * ref.errors.get(name, 0.0)
         # Each f on the stencil is off by at least its own rounding, and by as much as the model says f is.
         f_error = max(model.value_bound(), 2 * U * ref.scales.get(name, 0.0))
         rounding = SAFETY * ref.weights.get(name, 0.0) * f_error
-        allowed = bound + trunc + rounding + TINY
+        terms = {"float64 bound": bound, "FD truncation": trunc, "FD rounding": rounding + TINY}
         error = abs(g - reference) if g is not None else math.inf
         why = f"float64 bound {_g(bound)} + FD truncation {_g(trunc)} + FD rounding {_g(rounding)}"
     else:
-        allowed = 2 * bound
+        terms = {"float64 bound": 2 * bound}
         error = abs(g - reference) if g is not None else math.inf
         why = f"twice the float64 bound {_g(bound)} (both in float64)"
-    return Row(name, ref.name, g, reference, error, allowed, why, _status(g, reference, error, allowed))
+    allowed = sum(terms.values())
+    return Row(name, ref.name, g, reference, error, allowed, why, _status(g, reference, error, allowed), terms)
 
 
 def _status(engine: float | None, reference: float | None, error: float, allowed: float) -> str:

@@ -109,6 +109,13 @@ def test_an_allowed_error_larger_than_the_exact_gradient_is_not_verified() -> No
     assert "could not be verified" in verdict.summary()
 
 
+def test_a_small_exact_gradient_is_judged_by_its_own_size() -> None:
+    # The same, scaled down to an exact gradient of -0.136: it is the exact value, not "a wrong answer's size"
+    # (here 1e16, the size of the terms that cancel), that an allowed error of 1.8 must stay below.
+    verdict = check("0.1 * (1 + x) ** (1 / x)", {"x": 1e-8})
+    assert verdict.unverified == ["x"]
+
+
 def test_finite_differences_drowned_in_rounding_verify_nothing_but_the_others_do() -> None:
     # FD gives 0.0 against 1.0 "<= 6e49": its row says so, and SymPy and PyTorch still verify d/dx.
     verdict = check("x + 1.23e59", {"x": 1.0})
