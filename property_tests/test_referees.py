@@ -180,3 +180,30 @@ def test_blame_follows_the_pytorch_referees_adjoints() -> None:
     found = compare(expr, point, engine, [torch], model, AUTODIFF).blame
     assert found is not None
     assert found.text != "x"
+
+
+def test_the_chain_rule_raises_its_precision_until_two_agree() -> None:
+    # 1 - tanh(60)**2 is 0 at 30 and 50 digits; the fallback doubles the precision until two evaluations agree,
+    # and their distance is the error estimate. Stopping at the first nonzero row (a row compared with itself)
+    # gave an estimate as large as the value.
+    result = Symbolic(max_nodes=0)(parse("tanh(x)"), {"x": 60.0})
+    with mpmath.workdps(200):
+        exact = mpmath.sech(60) ** 2
+        assert abs(result.exact["x"] - exact) <= mpmath.mpf(10) ** -25 * exact
+    assert 0.0 < result.errors["x"] <= 1e-20 * float(exact)
+
+
+def test_an_engine_that_raises_is_blamed_on_the_op_that_fails_alone() -> None:
+    import dataclasses
+
+    from autodiff.ops import OPS
+
+    no_tanh = dataclasses.replace(AUTODIFF, method=lambda op: None if op == "tanh" else OPS[op].method)
+    expr = parse("tanh(x * y) + x")
+    point = {"x": 0.5, "y": 2.0}
+    verdict = compare(expr, point, no_tanh.run(expr, point), [], ErrorModel(expr, point), no_tanh)
+    assert not verdict.ok
+    assert verdict.engine.failed
+    assert verdict.blame is not None
+    assert verdict.blame.op == "tanh"
+    assert verdict.blame.explanation.startswith("the op fails in isolation")
