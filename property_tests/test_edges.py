@@ -207,3 +207,32 @@ def test_a_rows_ratio_counts_only_comparisons_that_could_fail() -> None:
     assert row("DISAGREES", 1.0, 0.0).ratio == math.inf
     assert row(NOT_VERIFIED, 1.0, 2.0).ratio == 0.0
     assert row("skipped", None, None).ratio == 0.0
+
+
+def test_the_vacuity_rule_at_its_boundaries() -> None:
+    from oracles.compare import _unless_vacuous
+
+    def row(allowed: float, reference: float = 1.0, status: str = "ok") -> Row:
+        return Row("x", "torch", reference, reference, 0.0, allowed, "", status)
+
+    def judged(r: Row, truth: float | None, scale: float) -> tuple[str, str]:
+        out = _unless_vacuous(r, truth, scale)
+        return out.status, out.why
+
+    assert judged(row(0.5), 1.0, 10.0) == ("ok", "")
+    # An allowed error equal to the exact value passes an engine that answers 0: it verifies nothing.
+    status, why = judged(row(1.0), 1.0, 10.0)
+    assert status == NOT_VERIFIED
+    assert "as large as the exact 1" in why
+    assert judged(row(0.5), -1.0, 0.1)[0] == "ok"  # the size of a negative exact value
+    assert judged(row(0.5, reference=0.7), None, 0.1)[0] == "ok"  # no exact value: the referee's own
+    assert judged(row(0.5, reference=0.7), 0.3, 10.0)[0] == NOT_VERIFIED  # the exact value comes first
+    # An exact 0 is judged against the size a wrong local derivative would give (`scale`).
+    assert judged(row(0.5, reference=0.0), None, 0.6)[0] == "ok"
+    assert judged(row(2.0, reference=0.0), None, 3.0)[0] == "ok"
+    status, why = judged(row(0.5, reference=0.0), 0.0, 0.4)
+    assert status == NOT_VERIFIED
+    assert "a wrong answer's size 0.4" in why
+    # Rows that disagree or were skipped are left as they are.
+    assert judged(row(10.0, status="DISAGREES"), 1.0, 1.0)[0] == "DISAGREES"
+    assert _unless_vacuous(Row("x", "fd", 1.0, None, None, None, "", "skipped"), 1.0, 1.0).status == "skipped"
