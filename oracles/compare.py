@@ -225,7 +225,7 @@ def _value_rows(ref: RefereeResult, engine: EngineRun, model: ErrorModel) -> lis
         exact = ref.exact.get("__value__")
         with mpmath.workdps(60):
             error = float(abs(mpmath.mpf(engine.value) - exact)) if exact is not None else math.inf
-        terms = {"float64 bound": bound, "symbolic": abs(ref.value) * 1e-25 + TINY}
+        terms = {"float64 bound": bound, "symbolic": ref.errors.get("__value__", 0.0) + TINY}
         why = f"float64 forward bound {_g(bound)}"
     else:
         error = abs(engine.value - ref.value) if engine.value is not None else math.inf

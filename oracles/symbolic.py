@@ -207,6 +207,7 @@ class Symbolic:
                 # The lower precision's distance from the higher bounds the higher's error (generously).
                 result.errors[n] = float(abs(g - low[i + 1])) + float(abs(g)) * 10.0 ** -(self.dps + 18)
             result.exact["__value__"] = high[0]
+            result.errors["__value__"] = float(abs(high[0] - low[0])) + float(abs(high[0])) * 10.0 ** -(self.dps + 18)
         result.exact["__mode__"] = mode
         result.seconds = time.perf_counter() - start
         return result

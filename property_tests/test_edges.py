@@ -127,6 +127,8 @@ def test_a_zero_gradient_is_verified_when_a_wrong_one_would_stand_out() -> None:
     # relu's flat side: exactly 0, allowed ~1e-300; a flipped mask gives 2.0 there.
     verdict = check("relu(x) * y", {"x": -1.0, "y": 2.0})
     assert statuses(verdict, "x") == {"sympy": "ok", "fd": "ok", "torch": "ok"}
+    assert statuses(verdict, "value") == {"sympy": "ok", "torch": "ok"}  # an exact 0, allowed a few subnormals
+    assert verdict.verified
     assert not check("relu(x) * y", {"x": -1.0, "y": 2.0}, "relu-mask-flipped").ok
 
 
