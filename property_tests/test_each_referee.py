@@ -70,17 +70,23 @@ def test_blame_names_the_op_whose_local_derivative_is_wrong(bug: str, checker: C
     assert verdict.blame.explanation.startswith("its local derivative is wrong"), verdict.blame.explanation
 
 
-# The highest error / allowed found per referee over 700 random DAGs (seed 2): the engine's real error comes
-# this close to the allowed error, so a bound loosened twofold (SAFETY 2 -> 4, a term doubled) fails here.
+# The highest error / allowed found per referee and kind of row over 700 random DAGs (seed 2): the engine's real
+# error comes this close to the allowed error, so a bound loosened twofold (SAFETY 2 -> 4, a term doubled) fails.
 TIGHTEST = [
-    ("sympy", "x / z", {"x": 1.0, "z": 1.5}, 0.2),
-    ("fd", "w - x", {"x": -0.5, "w": 0.26023057791304405}, 0.08),
-    ("torch", "t1 = relu(w); log((t1 ** sigmoid(tanh(-exp(-(t1 - t1))))) ** 0.5)", {"w": 2.0}, 0.08),
-]
+    ("sympy", "gradient", "t1 = relu((x + y) ** 3.0) * x; t2 = y - t1; (t1 * t1 + 1.0) ** (t2 * t2 + 0.25) ** t1 - "
+     "0.10061065813116565", {"x": 0.10061065813116565, "y": 0.0}, 0.12),
+    ("sympy", "value", "w / x", {"x": -0.010598615985643267, "w": 2.0}, 0.2),
+    ("fd", "gradient", "y + x", {"x": -1.129565624479693, "y": -1.129565624479693}, 0.1),
+    ("torch", "gradient", "sigmoid(y) ** y", {"y": -1.0685256055653678}, 0.025),
+    ("torch", "value", "y * sigmoid(z) - x", {"x": -0.8448099038463812, "y": -1.0, "z": -0.6652980593930315}, 0.06),
+]  # fmt: skip
 
 
-@pytest.mark.parametrize(("referee", "text", "point", "least"), TIGHTEST, ids=[c[0] for c in TIGHTEST])
-def test_the_allowed_error_is_tight(referee: str, text: str, point: dict[str, float], least: float) -> None:
+@pytest.mark.parametrize(
+    ("referee", "kind", "text", "point", "least"), TIGHTEST, ids=[f"{c[0]}-{c[1]}" for c in TIGHTEST]
+)
+def test_the_allowed_error_is_tight(referee: str, kind: str, text: str, point: dict[str, float], least: float) -> None:
     verdict = Checker(referees=(referee,)).check(parse(text), point)
     assert verdict.verified
-    assert least <= verdict.worst_ratio(referee) <= 1.0
+    ratios = [r.ratio for r in verdict.rows if (r.quantity == "value") == (kind == "value")]
+    assert least <= max(ratios) <= 1.0, ratios
