@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from oracles.autograd import Autograd
 from oracles.bounds import ErrorModel
-from oracles.compare import compare
+from oracles.compare import blame, compare
 from oracles.engines import AUTODIFF, EngineRun
-from oracles.expr import parse
+from oracles.expr import Var, nodes, parse, to_source
 from oracles.finite import FiniteDifferences
 from oracles.referee import RefereeResult
 from oracles.strategies import Checked, checked_dags
@@ -207,3 +207,51 @@ def test_an_engine_that_raises_is_blamed_on_the_op_that_fails_alone() -> None:
     assert verdict.blame is not None
     assert verdict.blame.op == "tanh"
     assert verdict.blame.explanation.startswith("the op fails in isolation")
+
+
+def _doctored(text: str, point: dict[str, float], off: dict[str, float]) -> tuple[EngineRun, ErrorModel]:
+    """The correct engine's run, with the adjoints of the nodes (written as source) or variables in `off` moved
+    by that many times the model's bound for them."""
+    expr = parse(text)
+    model = ErrorModel(expr, point)
+    run = AUTODIFF.run(expr, point)
+    by_text = {to_source(n): n for n in nodes(expr)}
+    for where, factor in off.items():
+        node = by_text[where]
+        if isinstance(node, Var):
+            run.grads[node.name] += factor * model.gradient_bound(node.name)
+        else:
+            run.adjoints[node.digest] += factor * model.adjoint_bound(node)
+    return run, model
+
+
+def test_blame_allows_twice_the_bound_and_no_more() -> None:
+    # An inner adjoint is judged against the referee's within twice the model's bound (both are float64): 1.5
+    # bounds off is not a suspect, 3 bounds off is.
+    text, point = "tanh(x * 3.0) * y", {"x": 0.3, "y": 1.7}
+    for factor, suspect in ((1.5, False), (3.0, True)):
+        run, model = _doctored(text, point, {"x * 3.0": factor})
+        found = blame(parse(text), point, run, model, AUTODIFF)
+        assert (found is not None and found.text == "tanh(x * 3.0)") is suspect, (factor, found)
+
+
+def test_blame_starts_from_the_deepest_suspect() -> None:
+    # Two wrong adjoints on two branches; the deeper one (three ops below the root) is reported first.
+    text, point = "tanh(x) + exp(exp(tanh(y)))", {"x": 0.3, "y": 0.2}
+    run, model = _doctored(text, point, {"x": 1e6, "tanh(y)": 1e6, "y": 1e6})
+    found = blame(parse(text), point, run, model, AUTODIFF)
+    assert found is not None
+    assert found.text == "exp(tanh(y))"
+    assert "chain-rule factor" in found.explanation
+
+
+def test_blame_of_a_dropped_chain_factor_and_the_wrong_local_derivative_say_which() -> None:
+    from gradverify.bugs import broken_engine
+    from oracles.check import Checker
+
+    verdict = Checker(engine=broken_engine("dropped-chain-factor")).check(parse("tanh(x) * 3.0"), {"x": 0.2})
+    assert verdict.blame is not None
+    assert "chain-rule factor" in verdict.blame.explanation  # used once: not an accumulation
+    verdict = Checker(engine=broken_engine("div-sign")).check(parse("x / y"), {"x": 1.5, "y": 2.0})
+    assert verdict.blame is not None
+    assert "d/d(input 2) = " in verdict.blame.explanation
