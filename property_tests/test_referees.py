@@ -255,3 +255,15 @@ def test_blame_of_a_dropped_chain_factor_and_the_wrong_local_derivative_say_whic
     verdict = Checker(engine=broken_engine("div-sign")).check(parse("x / y"), {"x": 1.5, "y": 2.0})
     assert verdict.blame is not None
     assert "d/d(input 2) = " in verdict.blame.explanation
+
+
+def test_without_inner_adjoints_blame_tries_the_deepest_op_first() -> None:
+    import dataclasses
+
+    from gradverify.bugs import broken_engine
+    from oracles.check import Checker
+
+    opaque = dataclasses.replace(broken_engine("tanh-one-minus-t"), keeps_inner_grads=False)
+    verdict = Checker(engine=opaque).check(parse("tanh(tanh(x))"), {"x": 0.4})
+    assert verdict.blame is not None
+    assert verdict.blame.text == "tanh(x)"
