@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import argparse
 import ast
-import re
 import contextlib
 import importlib
+import re
 import signal
 import sys
 import time
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.mutation import _Scoped
+from benchmarks.mutation import _Scoped, outcome_sections
 
 __all__ = ["TARGETS", "OracleMutant", "oracle_mutants", "run"]
 
@@ -348,20 +348,9 @@ def report(outcomes: list[OracleOutcome]) -> str:
             + (f" = {len(killed) / non_equivalent:.1%}" if non_equivalent else ""),
             f"- time: {sum(o.seconds for o in outcomes):.0f} s",
             "",
-            "| killed by | mutants |",
-            "| --- | ---: |",
-            *(f"| {k} | {v} |" for k, v in sorted(by.items(), key=lambda kv: -kv[1])),
-            "",
-            "## Survivors",
-            "",
-            *(f"- {o.mutant}" for o in survived),
-            *(["none"] if not survived else []),
-            "",
-            "## Equivalent mutants (no test can tell them from the original)",
-            "",
-            *(f"- {o.mutant}: {_equivalent(o.mutant)}" for o in equivalent),
-            *(["none"] if not equivalent else []),
-            "",
+            *outcome_sections(
+                by, [str(o.mutant) for o in survived], [f"{o.mutant}: {_equivalent(o.mutant)}" for o in equivalent]
+            ),
             "## Every mutant",
             "",
             "| mutant | killed by | seconds |",
