@@ -114,10 +114,10 @@ class ErrorModel:
         """The first local derivative, adjoint or product of the two that a float64 engine cannot hold."""
         for node in reversed(self.order):
             nb = self.bounds[node.digest]
-            if _upper(abs(nb.adjoint) + SAFETY * nb.adjoint_error) > DBL_MAX:
+            if _beyond_floats(abs(nb.adjoint) + SAFETY * nb.adjoint_error):
                 return f"the gradient reaching {_short(node)} is about {_show(nb.adjoint)}"
             for i, local in enumerate(nb.locals):
-                if _upper(abs(local)) > DBL_MAX or _upper(abs(local * nb.adjoint)) > DBL_MAX:
+                if _beyond_floats(abs(local)) or _beyond_floats(abs(local * nb.adjoint)):
                     which = f" with respect to its input {i + 1}" if len(nb.locals) > 1 else ""
                     return f"the derivative of {_short(node)}{which} is about {_show(local)}"
         return None
@@ -275,12 +275,25 @@ def _finite(x: Any) -> bool:
 
 
 def _upper(x: Any) -> float:
-    """A float at least x (x a float, or a ball: its upper end, infinite past the float range)."""
-    return float(x.upper()) if isinstance(x, flint.arb) else float(x)
+    """A float at least x (x a float, or a ball: its upper end rounded up, infinite past the float range)."""
+    if not isinstance(x, flint.arb):
+        return float(x)
+    end = x.upper()
+    f = float(end)  # to nearest: one step up if that was down
+    return math.nextafter(f, math.inf) if f < end else f
 
 
 def _lower(x: Any) -> float:
-    return float(x.lower()) if isinstance(x, flint.arb) else float(x)
+    if not isinstance(x, flint.arb):
+        return float(x)
+    end = x.lower()
+    f = float(end)
+    return math.nextafter(f, -math.inf) if f > end else f
+
+
+def _beyond_floats(x: Any) -> bool:
+    """x (a float or a ball) may exceed the largest float."""
+    return bool(x.upper() > DBL_MAX) if isinstance(x, flint.arb) else x > DBL_MAX
 
 
 def _show(x: Any) -> str:
