@@ -241,3 +241,10 @@ def test_the_vacuity_rule_at_its_boundaries() -> None:
     # Rows that disagree or were skipped are left as they are.
     assert judged(row(10.0, status="DISAGREES"), 1.0, 1.0)[0] == "DISAGREES"
     assert _unless_vacuous(Row("x", "fd", 1.0, None, None, None, "", "skipped"), 1.0, 1.0).status == "skipped"
+
+
+def test_an_overflowing_derivative_is_named() -> None:
+    with pytest.raises(PointOutsideDomain, match=r"the derivative of 1\.0 / x with respect to its input 2 is about"):
+        check("1 / x", {"x": 1e-160})
+    with pytest.raises(PointOutsideDomain, match=r"the derivative of log\(x\) is about 2\.02e\+323"):
+        check("log(x)", {"x": 5e-324})
