@@ -5,9 +5,17 @@ for the false alarm that follows; each test names the term it pins."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import pytest
 
-from oracles.check import Checker
+from autodiff.ops import OPS
+from gradverify.bugs import adapter_for, engine_copy, source_of
+from oracles.bounds import ETA, KAPPA, SAFETY, ErrorModel, U
+from oracles.check import Checker, PointOutsideDomain
+from oracles.compare import Verdict
+from oracles.engines import EngineAdapter
 from oracles.expr import parse
 
 # (the term, the referees to use, expression, point): the correct engine must be verified here.
@@ -36,3 +44,66 @@ def test_the_term_is_needed_here(term: str, referees: tuple[str, ...], text: str
     assert any(r.error is not None and r.error > r.allowed - r.terms[term] for r in rows), [
         (r.error, r.terms) for r in rows
     ]
+
+
+# ---- the error model's own terms ------------------------------------------------------------------------------
+
+
+def checked(text: str, point: dict[str, float], **kwargs: object) -> Verdict:
+    return Checker(**kwargs).check(parse(text), point)  # type: ignore[arg-type]
+
+
+def test_near_a_kink_the_value_moves_with_the_other_sides_slope() -> None:
+    # (x + 1.0) - 1.0 is 0.0 in floats and 1e-17 exactly: relu of it is 0 against an exact 1e-17, though relu's
+    # slope at the computed 0 is 0. A first-order bound from that slope allowed 1e-65 (a false alarm, there
+    # before issue 14 too); the jump in slope times the input's error allows it. The gradient is the kink's
+    # whole jump off: allowed (so not a defect), and not verified.
+    verdict = checked("relu((x + 1.0) - 1.0)", {"x": 1e-17})
+    assert verdict.ok, verdict.summary()
+    assert verdict.unverified == ["x"]
+    verdict = checked("relu((x + 1.0) - 1.0) * 3.0 + x", {"x": 3e-17})
+    assert verdict.ok, verdict.summary()
+
+
+def test_a_result_that_underflows_is_allowed_its_subnormal_rounding() -> None:
+    # exp(-740) is 4.2e-322, a subnormal: its rounding is absolute (2**-1075), not relative.
+    verdict = checked("exp(x) * 1.5", {"x": -740.0})
+    assert verdict.verified, verdict.summary()
+
+
+def test_an_overflowing_product_of_a_local_derivative_and_its_adjoint_is_outside() -> None:
+    # log'(1e-10) = 1e10 times an adjoint of 1e300 overflows in any float64 engine, though the two terms cancel.
+    with pytest.raises(PointOutsideDomain, match="the derivative of log"):
+        checked("log(x) * 1e300 - log(x * 1.0) * 1e300", {"x": 1e-10})
+
+
+def _off_by(units: float, op: str = "tanh") -> EngineAdapter:
+    """This engine with `op`'s forward off by `units` * 2**-53, absolutely."""
+    forward = OPS[op].forward
+    table = {**OPS, op: dataclasses.replace(OPS[op], forward=lambda x: forward(x) + units * 2.0**-53)}
+    return adapter_for(engine_copy(f"{op}-off", source_of("autodiff.engine"), table), f"{op} off by {units} units")
+
+
+def test_an_engines_measured_absolute_error_is_allowed() -> None:
+    # Another engine's tanh, measured by check-engine as 2 ulps plus 4 units absolute, is off by 3 units at
+    # tanh(0.01) = 0.01, far more than 2 ulps of 0.01: the absolute part of `accuracy` carries it.
+    engine = _off_by(3.0)
+    assert checked("tanh(x)", {"x": 0.01}, engine=engine, accuracy={"tanh": (2.0, 4.0)}).verified
+    assert not checked("tanh(x)", {"x": 0.01}, engine=engine, accuracy={"tanh": (2.0, 0.0)}).ok
+
+
+def test_one_op_with_exact_inputs_gets_exactly_its_declared_error() -> None:
+    # The model at one op is its specification: the value may be off by `ulps` units in the last place (never
+    # less than half of one: every float result is rounded), plus `absolute` units, plus the subnormal rounding;
+    # the local derivative by KAPPA roundings of itself (at least one ulp's worth) plus d'/f' times the value's
+    # error (tanh' = 1 - out**2 inherits the output's rounding).
+    x = 0.3
+    for ulps, absolute in ((2.0, 3.0), (0.25, 0.0), (0.5, 0.0)):
+        model = ErrorModel(parse("tanh(x)"), {"x": x}, {"tanh": (ulps, absolute)})
+        root = model.bounds[model.expr.digest]
+        own = 2 * U * max(ulps, 0.5) * abs(math.tanh(x)) + ulps * ETA + absolute * U
+        assert model.value_bound() == pytest.approx(SAFETY * own, rel=1e-12)
+        d = 1 - math.tanh(x) ** 2
+        sensitivity = 2 * math.tanh(x)  # |tanh'' / tanh'|
+        expected = KAPPA * (U * d * max(1.0, ulps) + ETA) + sensitivity * own
+        assert root.local_errors[0] == pytest.approx(expected, rel=1e-9)
