@@ -9,14 +9,17 @@ import dataclasses
 import math
 
 import pytest
+from hypothesis import assume, given, settings
 
 from autodiff.ops import OPS
 from gradverify.bugs import adapter_for, engine_copy, source_of
 from oracles.bounds import ETA, KAPPA, SAFETY, ErrorModel, U
 from oracles.check import Checker, PointOutsideDomain
-from oracles.compare import Verdict
-from oracles.engines import EngineAdapter
-from oracles.expr import parse
+from oracles.compare import Verdict, blame
+from oracles.engines import AUTODIFF, EngineAdapter
+from oracles.expr import Apply, nodes, parse, to_source
+from oracles.strategies import Checked, checked_dags
+from property_tests.profiles import scaled
 
 # (the term, the referees to use, expression, point): the correct engine must be verified here.
 NEEDS = [
@@ -107,3 +110,20 @@ def test_one_op_with_exact_inputs_gets_exactly_its_declared_error() -> None:
         sensitivity = 2 * math.tanh(x)  # |tanh'' / tanh'|
         expected = KAPPA * (U * d * max(1.0, ulps) + ETA) + sensitivity * own
         assert root.local_errors[0] == pytest.approx(expected, rel=1e-9)
+
+
+@settings(max_examples=scaled(60))
+@given(case=checked_dags())
+def test_the_models_reverse_pass_is_the_correct_engines(case: Checked) -> None:
+    # Blame judges an engine's inner adjoints against the model's reverse pass where no referee has them: on a
+    # correct engine every node's adjoint must agree with the model's within twice its bound, and blame must
+    # find nothing.
+    expr, point = case.expr, case.point
+    run = AUTODIFF.run(expr, point)
+    model = ErrorModel(expr, point)
+    assume(not model.trouble)
+    for node in nodes(expr):
+        if isinstance(node, Apply) and node.digest in run.adjoints:
+            theirs = model.bounds[node.digest].adjoint
+            assert abs(run.adjoints[node.digest] - theirs) <= 2 * model.adjoint_bound(node), to_source(node)
+    assert blame(expr, point, run, model, AUTODIFF) is None
