@@ -19,6 +19,7 @@ import argparse
 import ast
 import contextlib
 import importlib
+import json
 import re
 import signal
 import sys
@@ -366,6 +367,11 @@ def report(outcomes: list[OracleOutcome]) -> str:
     )
 
 
+def _outcome(entry: dict[str, Any]) -> OracleOutcome:
+    fields = {k: entry[k] for k in ("module", "where", "line", "description", "source")}
+    return OracleOutcome(OracleMutant(**fields), entry["killed_by"], entry["seconds"])
+
+
 def _profile() -> None:
     """Property tests with 25 derandomized examples each: every mutant sees the same examples, and a survivor
     (which runs every killer) costs about a minute rather than three."""
@@ -393,7 +399,16 @@ def run(argv: list[str] | None = None) -> int:
     parser.add_argument("--shard", default="1/1", help="K/N: only every N-th mutant from the K-th on (default 1/1)")
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
     parser.add_argument("--out", default=str(Path(__file__).with_name("ORACLE_MUTATION.md")), help="report file")
+    parser.add_argument(
+        "--combine", nargs="+", metavar="JSON", help="write the report from the outcomes of earlier runs (shards)"
+    )
     args = parser.parse_args(argv)
+    if args.combine:
+        outcomes = [_outcome(entry) for name in args.combine for entry in json.loads(Path(name).read_text())]
+        outcomes.sort(key=lambda o: (list(TARGETS).index(o.mutant.module), o.mutant.line))
+        Path(args.out).write_text(report(outcomes), encoding="utf-8")
+        print(f"wrote {args.out}")
+        return 1 if any(not o.killed_by and not _equivalent(o.mutant) for o in outcomes) else 0
     chosen = [m for m in oracle_mutants() if re.search(args.only, str(m))]
     if args.sample:
         import random
@@ -416,6 +431,8 @@ def run(argv: list[str] | None = None) -> int:
         verdict = outcome.killed_by or ("equivalent" if _equivalent(m) else "SURVIVED")
         print(f"[{i + 1}/{len(chosen)}] {m}: {verdict} ({outcome.seconds:.0f} s)", file=sys.__stdout__, flush=True)
     Path(args.out).write_text(report(outcomes), encoding="utf-8")
+    kept = [{**vars(o.mutant), "source": "", "killed_by": o.killed_by, "seconds": o.seconds} for o in outcomes]
+    Path(args.out).with_suffix(".json").write_text(json.dumps(kept, indent=1), encoding="utf-8")
     print(f"wrote {args.out}", file=sys.__stdout__)
     return 1 if any(not o.killed_by and not _equivalent(o.mutant) for o in outcomes) else 0
 
