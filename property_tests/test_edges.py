@@ -146,6 +146,12 @@ def test_a_value_lost_to_cancellation_is_not_verified_but_its_gradient_is() -> N
     assert verdict.verified
 
 
+def test_an_input_error_next_to_a_subnormal_edge_is_ill_conditioned() -> None:
+    # The sum rounds x = 1e-315 to a multiple of 1.5e-316: an error of 10% of the input, next to the square
+    # root's edge at 0. The trust check once skipped every error below 1e-300 as if it were none.
+    assert ErrorModel(parse("((x + 1e-300) - 1e-300) ** 0.5"), {"x": 1e-315}).trouble
+
+
 def test_an_ill_conditioned_point_leaves_its_variables_unverified() -> None:
     # log of a difference that cancellation has emptied: the model does not trust itself there.
     verdict = check("log((x + 1.0) - 1.0)", {"x": 1e-15})
