@@ -226,7 +226,7 @@ def _value_rows(ref: RefereeResult, engine: EngineRun, model: ErrorModel) -> lis
         with mpmath.workdps(60):
             error = float(abs(mpmath.mpf(engine.value) - exact)) if exact is not None else math.inf
         # (No slack beyond the two: where both are 0, every op was exact and so is the engine's value.)
-        terms = {"float64 bound": bound, "symbolic": ref.errors.get("__value__", 0.0)}
+        terms = {"float64 bound": bound, "symbolic": ref.errors["__value__"]}
         why = f"float64 forward bound {_g(bound)}"
     else:
         error = abs(engine.value - ref.value) if engine.value is not None else math.inf

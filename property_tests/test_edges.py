@@ -107,6 +107,9 @@ def test_an_allowed_error_larger_than_the_exact_gradient_is_not_verified() -> No
     assert not verdict.verified
     assert set(statuses(verdict, "x").values()) <= {NOT_VERIFIED, "skipped"}
     assert "could not be verified" in verdict.summary()
+    (row,) = [r for r in verdict.rows if r.referee == "sympy" and r.quantity == "x"]
+    assert row.why.startswith("float64 bound")  # what was allowed, then why that verifies nothing
+    assert "is as large as the exact 1.36" in row.why
 
 
 def test_a_small_exact_gradient_is_judged_by_its_own_size() -> None:
