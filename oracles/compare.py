@@ -176,11 +176,12 @@ def compare(
         for name in variables(expr):
             row = _gradient_row(name, ref, engine, model)
             verdict.rows.append(_unless_vacuous(row, truth.get(name), model.reach(name)))
-    # Blame follows wrong gradients through the model's adjoints; a value that alone disagrees gives it nothing
-    # to follow (and a NaN bound once had it blame a correct `add` for "a dropped chain-rule factor").
+    # Blame follows wrong gradients through the inner adjoints (PyTorch's, else the model's); a value that alone
+    # disagrees gives it nothing to follow (and a NaN bound once had it blame a correct `add` for "a dropped
+    # chain-rule factor").
     if adapter is not None and any(r.status == "DISAGREES" and r.quantity != "value" for r in verdict.rows):
-        torch = next((r for r in referees if r.adjoints and not r.failure), None)
-        verdict.blame = blame(expr, point, engine, model, adapter, torch.adjoints if torch else None)
+        inner = next((r.adjoints for r in referees if r.adjoints and not r.failure), None)
+        verdict.blame = blame(expr, point, engine, model, adapter, inner)
     return verdict
 
 
