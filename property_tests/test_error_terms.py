@@ -105,11 +105,11 @@ def test_one_op_with_exact_inputs_gets_exactly_its_declared_error() -> None:
         model = ErrorModel(parse("tanh(x)"), {"x": x}, {"tanh": (ulps, absolute)})
         root = model.bounds[model.expr.digest]
         own = 2 * U * max(ulps, 0.5) * abs(math.tanh(x)) + ulps * ETA + absolute * U
-        assert model.value_bound() == pytest.approx(SAFETY * own, rel=1e-12)
+        assert model.value_bound() == pytest.approx(SAFETY * own, rel=1e-12, abs=0.0)
         d = 1 - math.tanh(x) ** 2
         sensitivity = 2 * math.tanh(x)  # |tanh'' / tanh'|
         expected = KAPPA * (U * d * max(1.0, ulps) + ETA) + sensitivity * own
-        assert root.local_errors[0] == pytest.approx(expected, rel=1e-9)
+        assert root.local_errors[0] == pytest.approx(expected, rel=1e-9, abs=0.0)
 
 
 @settings(max_examples=scaled(60))

@@ -34,7 +34,7 @@ def test_grad_agrees(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None
     assert "d/dy" in out
     data = json.loads(target.read_text())
     assert data["ok"] is True
-    assert data["engine"]["grads"]["x"] == pytest.approx(2.8399486832280525, rel=1e-15)
+    assert data["engine"]["grads"]["x"] == pytest.approx(2.8399486832280525, rel=1e-15, abs=0.0)
 
 
 def test_grad_bindings_and_python_snippet_runs(capsys: pytest.CaptureFixture[str]) -> None:
