@@ -207,6 +207,11 @@ def test_an_engine_that_raises_is_blamed_on_the_op_that_fails_alone() -> None:
     assert verdict.blame is not None
     assert verdict.blame.op == "tanh"
     assert verdict.blame.explanation.startswith("the op fails in isolation")
+    # Of two ops that fail alone, the deeper one is named.
+    deep = parse("tanh(tanh(x))")
+    verdict = compare(deep, point, no_tanh.run(deep, point), [], ErrorModel(deep, point), no_tanh)
+    assert verdict.blame is not None
+    assert verdict.blame.text == "tanh(x)"
 
 
 def _doctored(text: str, point: dict[str, float], off: dict[str, float]) -> tuple[EngineRun, ErrorModel]:
