@@ -127,3 +127,14 @@ def test_the_models_reverse_pass_is_the_correct_engines(case: Checked) -> None:
             theirs = model.bounds[node.digest].adjoint
             assert abs(run.adjoints[node.digest] - theirs) <= 2 * model.adjoint_bound(node), to_source(node)
     assert blame(expr, point, run, model, AUTODIFF) is None
+
+
+def test_at_the_kink_itself_an_exact_input_must_get_the_declared_subgradient() -> None:
+    # relu'(0) is 0 by declaration (PyTorch's). At an exact 0 the engine has no side to stray to: an engine that
+    # uses 1 there is wrong, and the jump of relu' is no excuse (it is allowed only to an input whose rounding
+    # may have moved it across the kink).
+    relu = OPS["relu"]
+    table = {**OPS, "relu": dataclasses.replace(relu, derivative=lambda x, out: 1.0 if x >= 0.0 else 0.0)}
+    engine = adapter_for(engine_copy("relu-at-0", source_of("autodiff.engine"), table), "relu'(0) = 1")
+    assert not checked("relu(x) * 2.0", {"x": 0.0}, engine=engine).ok
+    assert checked("relu(x) * 2.0", {"x": 0.0}).verified
