@@ -341,6 +341,12 @@ EQUIVALENT: dict[str, str] = {
     "(_forward): drop the term kink.at": "relu's kink, the only one in the op table, is at 0",
     "(_forward): swap the pair": "the two one-sided slopes enter only through |dl - dr|",
     "(_forward): drop the factor i == kink.arg": "every kinked op in the table (relu) has one input",
+    "(_forward): 0.0 -> -1.0": "the kink allowance for an exact input (e = 0): its box's two sides are the kink "
+    "itself, so no jump is added either way",
+    "(_forward): > -> >=": "as above: with e = 0 the allowance adds nothing",
+    "(_forward): <= -> <": _TIE,
+    "(_forward): local_errors[i] += ... -> = ...": "near relu's kink the jump of its slope (1) replaces rounding "
+    "terms of a few ulps of a slope of 0 or 1: equal to the float precision of the comparison",
     "(_isolate): drop the term TINY": _TINY,
     "(_gradient_row): drop the term TINY": _TINY,
     "(_gradient_row): + -> -": "turns + TINY into - TINY in finite differences' rounding term; " + _TINY,
@@ -366,12 +372,24 @@ KNOWN_GAPS: dict[str, str] = {
     "kink input and the subgradient an engine uses where its own computed input is exactly the kink: needs an "
     "engine that rounds the kink's input differently from the op table (another engine); no such case written",
     "(_forward): + -> -": "as above (the same term subtracted)",
+    "(_forward): * -> /": "multiplying by (i == kink.arg), which is True, or dividing by it (equivalent); or the "
+    "kink's value term |dl - dr| * e divided by e instead: looser near a kink, and no tightness case sits within "
+    "rounding of a kink",
+    "(_forward): 0.5 -> 1.0": "the second-order term's 1/2 (Taylor's), doubled: looser only where the first-order "
+    "terms vanish, and no tightness case sits at such a point",
+    "(_forward): drop the term ETA": "the subnormal rounding of a local derivative: no case has a local derivative "
+    "in the subnormal range whose rounding reaches the comparison",
+    "(U): U = (2.0 ** (-53)) * 0.5": "half the unit roundoff everywhere, which halves every bound: no case found "
+    "where a correct engine's real error exceeds half of its bound (largest measured ratio 0.30, sympy value row), "
+    "so SAFETY's factor 2 is not shown necessary",
     "(_sensitivity): 0.0 -> ": "where f' is exactly 0 in the wide pass, d'/f' is taken as 0 (as in floats); any "
     "other value only loosens the local error there, and no tightness case reaches a vanishing f' in balls",
     "(_backward): nb.adjoint_error += ... -> -= ...": _SUMMATION,
     "(_backward): child.contributions += ... -> -= ...": _SUMMATION,
     "(_backward): child.uses += ... -> -= ...": _SUMMATION,
-    "(_backward): > -> >=": "uses > 1 as >= 1 adds the summation term for a single use too (" + _SUMMATION + ")",
+    "(_backward): > -> >=": "in reach, max(|l|, 1) written with >= is the same at |l| = 1 (equivalent); in the "
+    "summation term, uses >= 1 adds it for a single use too (" + _SUMMATION + ")",
+    "(_backward): - -> +": "(uses + 1) instead of (uses - 1) in " + _SUMMATION,
     "(_backward): drop the term U * abs(t)": "the rounding of each product a * l: covered in every case found by the "
     "KAPPA roundings of l times |a| and by SAFETY (the products of these examples are mostly exact)",
 }
