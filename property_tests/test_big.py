@@ -79,7 +79,7 @@ def test_every_referee_and_the_comparison_handle_a_100000_node_chain() -> None:
     assert verdict.verified, verdict.summary()[:500]
     assert from_json(json.loads(json.dumps(to_json(expr)))) == expr
     assert repr(expr).startswith("parse(")
-    assert max(use_counts(expr).values()) == 1
+    assert use_counts(expr)[Const(1.0000001).digest] == N // 2  # one constant node, used by every mul
 
 
 @settings(max_examples=30)
