@@ -64,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(HERE / "RESULTS.md"), help="report file (plots go beside it)")
     parser.add_argument(
         "--sections",
-        default="speed,memory,throughput,fd",
-        help="comma-separated: speed, memory, throughput, fd (default all)",
+        default="speed,memory,throughput,fd,tightness",
+        help="comma-separated: speed, memory, throughput, fd, tightness (default all)",
     )
     args = parser.parse_args(argv)
     rounds = 3 if args.quick else args.rounds
@@ -119,6 +119,15 @@ def main(argv: list[str] | None = None) -> int:
         cases = [c for c in _smooth_dags(60 if args.quick else 300) if c.point]
         data["fd"] = fd_accuracy(cases)
         data["fd_cases"] = len(cases)
+    if "tightness" in sections:
+        from benchmarks.throughput import draw
+        from benchmarks.tightness import tightness
+        from oracles.strategies import checked_dags
+
+        print("tightness of the allowed errors", flush=True)
+        count = 60 if args.quick else 400
+        data["tightness"] = tightness(draw(checked_dags(), count))
+        data["tightness_cases"] = count
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render(data), encoding="utf-8")
     plots(data, out.parent)
@@ -166,6 +175,8 @@ def render(data: dict[str, Any]) -> str:
         lines += _throughput_section(data)
     if "fd" in data:
         lines += _fd_section(data)
+    if "tightness" in data:
+        lines += _tightness_section(data)
     return "\n".join(lines) + "\n"
 
 
@@ -317,6 +328,29 @@ def _fd_section(data: dict[str, Any]) -> list[str]:
     ]
     for r in data["fd"]:
         lines.append(f"| {r.method} | {r.median:.1e} | {r.worst:.1e} | {r.share_below(1e-8):.0%} |")
+    lines.append("")
+    return lines
+
+
+def _tightness_section(data: dict[str, Any]) -> list[str]:
+    lines = [
+        "## Tightness of the allowed errors",
+        "",
+        f"{data['tightness_cases']} random DAGs (the campaign's strategy) checked three ways on the correct engine;",
+        "per gradient row, |engine - referee| / allowed. A sound bound keeps every ratio at most 1; the closer the",
+        "largest ratios come to 1, the less slack a wrong gradient has to hide in (the error model's SAFETY factor",
+        "2 puts the sharpest cases near 0.5). 'Dominant term' counts which part of the allowed error was largest.",
+        "",
+        "| referee | rows with an error | median | 90% | 99% | largest | exact agreement | not verified | "
+        "dominant term |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for t in data["tightness"].values():
+        dominant = ", ".join(f"{k} {v}" for k, v in sorted(t.dominant.items(), key=lambda kv: -kv[1]))
+        lines.append(
+            f"| {t.referee} | {len(t.ratios)} | {t.median:.2g} | {t.quantile(0.9):.2g} | {t.quantile(0.99):.2g} | "
+            f"{max(t.ratios, default=0.0):.2g} | {t.exact} | {t.not_verified} | {dominant} |"
+        )
     lines.append("")
     return lines
 

@@ -39,7 +39,7 @@ from oracles.properties import (
     twice_is_exactly_double,
 )
 
-__all__ = ["Mutant", "mutants", "run"]
+__all__ = ["Mutant", "mutants", "outcome_sections", "run"]
 
 ENGINE_FUNCTIONS = ("backward", "_count_parents", "_propagate")
 OPS_FUNCTIONS = ("_sigmoid", "_relu", "_pow_derivative", "_powv_derivative", "_pow_domain")
@@ -333,6 +333,26 @@ def _row(o: Outcome) -> str:
     return f"| {str(o.mutant).replace('|', '/')} | {verdict} | {examples} |"
 
 
+def outcome_sections(by: dict[str, int], survivors: list[str], equivalents: list[str]) -> list[str]:
+    """The part every mutation report shares: kills per killer, the survivors, the equivalent mutants and why."""
+    return [
+        "| killed by | mutants |",
+        "| --- | ---: |",
+        *(f"| {k} | {v} |" for k, v in sorted(by.items(), key=lambda kv: -kv[1])),
+        "",
+        "## Survivors",
+        "",
+        *(f"- {s}" for s in survivors),
+        *(["none"] if not survivors else []),
+        "",
+        "## Equivalent mutants (no test can tell them from the original)",
+        "",
+        *(f"- {e}" for e in equivalents),
+        *(["none"] if not equivalents else []),
+        "",
+    ]
+
+
 def report(outcomes: list[Outcome]) -> str:
     killed = [o for o in outcomes if o.killed_by]
     equivalent = [o for o in outcomes if not o.killed_by and _equivalent(o.mutant)]
@@ -359,20 +379,9 @@ def report(outcomes: list[Outcome]) -> str:
         else "",
         f"- time: {sum(o.seconds for o in outcomes):.0f} s",
         "",
-        "| killed by | mutants |",
-        "| --- | ---: |",
-        *(f"| {k} | {v} |" for k, v in sorted(by.items(), key=lambda kv: -kv[1])),
-        "",
-        "## Survivors",
-        "",
-        *(f"- {o.mutant}" for o in survived),
-        *(["none"] if not survived else []),
-        "",
-        "## Equivalent mutants (no test can tell them from the original)",
-        "",
-        *(f"- {o.mutant}: {_equivalent(o.mutant)}" for o in equivalent),
-        *(["none"] if not equivalent else []),
-        "",
+        *outcome_sections(
+            by, [str(o.mutant) for o in survived], [f"{o.mutant}: {_equivalent(o.mutant)}" for o in equivalent]
+        ),
         "## Every mutant",
         "",
         "| mutant | killed by | examples |",

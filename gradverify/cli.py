@@ -1,7 +1,8 @@
 """The `gradverify` command line (`gradverify`, or `python -m gradverify`): check one expression, run a campaign,
 check someone else's engine, show the classic engine bugs being caught, and run the training demos.
 
-Exit codes: 0 when every gradient is right, 1 when a defect was found, 2 for bad input or usage.
+Exit codes: 0 when every gradient is right, 1 when a defect was found, 2 for bad input or usage, 3 when nothing
+disagrees but some gradient could not be verified at the point (ill-conditioned there), 130 when interrupted.
 """
 
 from __future__ import annotations
@@ -9,13 +10,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
 
-from gradverify.usage import UsageError, parse_point
+from gradverify.usage import UsageError, at_least, name_list, parse_point, writable
 
 __all__ = ["main"]
 
@@ -59,6 +62,8 @@ def _grad(args: argparse.Namespace, console: Console) -> int:
 
     if args.graph:
         _picture_format(args.graph)
+    if args.json:
+        writable("--json", args.json)
     try:
         expr = parse(args.expression)
     except ParseError as e:
@@ -92,22 +97,32 @@ def _grad(args: argparse.Namespace, console: Console) -> int:
         _draw_graph(expr, point, checker, verdict, args.graph, console)
     if args.python:
         console.print(python_snippet(expr, point), highlight=False, markup=False)
-    if args.json:
-        _write_json(
-            args.json,
-            {
-                "expression": str(expr),
-                "expr": to_json(expr),
-                "point": point,
-                "ok": verdict.ok,
-                "engine": {"value": verdict.engine.value, "grads": verdict.engine.grads, "error": verdict.engine.error},
-                "rows": [vars(r) for r in verdict.rows],
-                "blame": None
-                if verdict.blame is None
-                else {"node": verdict.blame.text, "op": verdict.blame.op, "explanation": verdict.blame.explanation},
-            },
-        )
-    return 0 if verdict.ok else 1
+    if args.json and not _write_json(
+        args.json,
+        {
+            "expression": str(expr),
+            "expr": to_json(expr),
+            "point": point,
+            "ok": verdict.ok,
+            "verified": verdict.verified,
+            "unverified": verdict.unverified,
+            "engine": {"value": verdict.engine.value, "grads": verdict.engine.grads, "error": verdict.engine.error},
+            "rows": [vars(r) for r in verdict.rows],
+            "blame": None
+            if verdict.blame is None
+            else {"node": verdict.blame.text, "op": verdict.blame.op, "explanation": verdict.blame.explanation},
+        },
+        console,
+    ):
+        return 2
+    return exit_status(verdict)
+
+
+def exit_status(verdict: Any) -> int:
+    """0 verified, 1 a referee disagrees (or the engine failed), 3 nothing disagrees but not all verified."""
+    if not verdict.ok:
+        return 1
+    return 3 if verdict.unverified else 0
 
 
 def _picture_format(path: str) -> str:
@@ -203,58 +218,57 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _ops_list(text: str | None) -> list[str] | None:
-    from autodiff import OPS
-
-    if not text:
-        return None
-    ops = [o.strip() for o in text.split(",") if o.strip()]
-    unknown = [o for o in ops if o not in OPS]
-    if unknown:
-        raise UsageError(f"--ops: unknown op(s) {', '.join(unknown)}; known: {', '.join(OPS)}")
-    return ops
-
-
 def _fuzz(args: argparse.Namespace, console: Console) -> int:
-    from gradverify.fuzz import default_database, run_campaign
+    from autodiff import OPS
+    from gradverify.fuzz import default_database, private_hypothesis_home, run_campaign
 
-    if args.examples < 1:
-        raise UsageError("--examples must be at least 1")
-    if args.workers < 1:
-        raise UsageError("--workers must be at least 1")
-    if args.points < 1:
-        raise UsageError("--points must be at least 1")
-    ops = _ops_list(args.ops)
+    at_least("--examples", args.examples)
+    at_least("--workers", args.workers)
+    at_least("--max-ops", args.max_ops)
+    at_least("--points", args.points)
+    ops = name_list("--ops", args.ops, OPS) if args.ops is not None else None
     if args.plant:
         from gradverify.bugs import BUGS
 
         if args.plant not in {b.name for b in BUGS}:
             raise UsageError(f"--plant: unknown bug {args.plant!r}; see gradverify bugs")
-    database = None if args.no_database else (args.database or default_database())
-    result = _with_progress(
-        console,
-        args.examples,
-        "checking random expressions three ways",
-        lambda tick: run_campaign(
+    if args.json:
+        writable("--json", args.json)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    workers = args.workers
+    if workers > cpus:
+        _note(f"--workers {workers}: this machine gives this process {cpus} CPU(s); using {cpus}")
+        workers = cpus
+    database = None if args.no_database or args.seed is not None else (args.database or default_database())
+    with private_hypothesis_home():
+        result = _with_progress(
+            console,
             args.examples,
-            args.workers,
-            args.seed,
-            ops,
-            database,
-            on_progress=tick,
-            max_ops=args.max_ops,
-            bug=args.plant,
-            points=args.points,
-        ),
-    )
+            "checking random expressions three ways",
+            lambda tick: run_campaign(
+                args.examples,
+                workers,
+                args.seed,
+                ops,
+                database,
+                on_progress=tick,
+                max_ops=args.max_ops,
+                bug=args.plant,
+                points=args.points,
+            ),
+        )
     return _report_campaign(result, args, console, engine=None)
+
+
+def _note(text: str) -> None:
+    Console(stderr=True, soft_wrap=True).print(f"[bold yellow]note:[/] {text}", highlight=False)
 
 
 def _with_progress(console: Console, total: int, what: str, run: Any) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     if not console.is_terminal:
-        return run(_progress_lines(console, total, what))
+        return run(_clamped(total, _progress_lines(console, total, what)))
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -264,7 +278,21 @@ def _with_progress(console: Console, total: int, what: str, run: Any) -> Any:
         transient=False,
     ) as progress:
         task = progress.add_task(what, total=total)
-        return run(lambda n: progress.advance(task, n))
+        return run(_clamped(total, lambda n: progress.advance(task, n)))
+
+
+def _clamped(total: int, tick: Any) -> Any:
+    """`tick`, never told of more than `total` in all: progress never passes 100%."""
+    done = 0
+
+    def clamped(n: int) -> None:
+        nonlocal done
+        n = min(n, total - done)
+        if n > 0:
+            done += n
+            tick(n)
+
+    return clamped
 
 
 def _progress_lines(console: Console, total: int, what: str, every: float = 60.0) -> Any:
@@ -319,44 +347,77 @@ def _report_campaign(result: Any, args: argparse.Namespace, console: Console, en
             f"{result.components}: {share:.1%} informative (nonzero and verified to 1e-6 of their size), "
             f"{result.zero} exactly zero"
         )
-    for error in result.errors:
-        console.print(f"[bold yellow]campaign error (not an engine defect):[/] {error}")
+    unverified = result.unverified / checks if checks else 0.0
+    console.print(
+        f"not verified (no referee could check some gradient there; not counted as agreement): "
+        f"{result.unverified} of {checks} points ({unverified:.1%})"
+    )
+    for error, count in _counted(result.errors):
+        times = f" ({count} times)" if count > 1 else ""
+        console.print(f"[bold yellow]campaign error (not an engine defect){times}:[/] {error}", highlight=False)
     for defect in result.defects:
         expr = from_json(defect.expr)
         replay = replay_command(expr, defect.point, engine, plant=getattr(args, "plant", None))
         console.print(defect_panel(defect.summary, expr, defect.point, replay, defect.found_after))
-    if args.json:
-        _write_json(
-            args.json,
-            {
-                "examples": result.examples,
-                "checks": result.checks,
-                "seconds": result.seconds,
-                "stage_seconds": result.stage_seconds,
-                "components": result.components,
-                "informative": result.informative,
-                "zero": result.zero,
-                "worst": result.worst,
-                "ops": {k: {"examples": v.examples, "worst": v.worst} for k, v in result.ops.items()},
-                "symbolic_modes": result.symbolic_modes,
-                "fd_skipped": result.fd_skipped,
-                "ill_conditioned": result.ill_conditioned,
-                "referee_failures": result.referee_failures,
-                "defects": [vars(d) for d in result.defects],
-                "errors": result.errors,
-            },
+    written = not args.json or _write_json(
+        args.json,
+        {
+            "examples": result.examples,
+            "checks": result.checks,
+            "seconds": result.seconds,
+            "interrupted": result.interrupted,
+            "stage_seconds": result.stage_seconds,
+            "components": result.components,
+            "informative": result.informative,
+            "zero": result.zero,
+            "worst": result.worst,
+            "ops": {k: {"examples": v.examples, "worst": v.worst} for k, v in result.ops.items()},
+            "symbolic_modes": result.symbolic_modes,
+            "fd_skipped": result.fd_skipped,
+            "ill_conditioned": result.ill_conditioned,
+            "referee_failures": result.referee_failures,
+            "unverified": result.unverified,
+            "defects": [vars(d) for d in result.defects],
+            "errors": result.errors,
+        },
+        console,
+    )
+    if result.interrupted:
+        Console(stderr=True, soft_wrap=True).print(
+            f"interrupted: the summary above covers the {result.examples} example(s) checked before Ctrl-C",
+            highlight=False,
         )
+        return 130
     if result.defects:
         return 1
-    if result.errors:
+    if result.errors or not written:
         return 2
     console.print("[bold green]no defect found[/]")
     return 0
 
 
-def _write_json(path: str, data: Any) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, default=str)
+def _counted(lines: list[str]) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for line in lines:
+        counts[line] = counts.get(line, 0) + 1
+    return list(counts.items())
+
+
+def _write_json(path: str, data: Any, console: Console) -> bool:
+    """Write `data` to `path`; if that fails after all (a full disk), say so and print the JSON instead, so that
+    a long run's results are not lost. False when it failed."""
+    text = json.dumps(data, indent=2, default=str)
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return True
+    except OSError as e:
+        Console(stderr=True, soft_wrap=True).print(
+            f"[bold red]--json: could not write {path}:[/] {e.strerror or e}; the JSON follows here instead",
+            highlight=False,
+        )
+        console.print(text, highlight=False, markup=False, soft_wrap=True)
+        return False
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -369,10 +430,9 @@ def _bugs(args: argparse.Namespace, console: Console) -> int:
 
     from gradverify.bugs import BUGS
 
-    chosen = [b for b in BUGS if not args.only or b.name in args.only.split(",")]
-    if args.only and len(chosen) != len(args.only.split(",")):
-        known = ", ".join(b.name for b in BUGS)
-        raise UsageError(f"--only: unknown bug name(s); known: {known}")
+    at_least("--examples", args.examples)
+    wanted = name_list("--only", args.only, [b.name for b in BUGS]) if args.only is not None else None
+    chosen = [b for b in BUGS if wanted is None or b.name in wanted]
     if not args.run:
         table = Table(title="classic bugs of micrograd-style engines", title_justify="left", show_lines=True)
         table.add_column("name", style="bold")
@@ -383,13 +443,14 @@ def _bugs(args: argparse.Namespace, console: Console) -> int:
         console.print(table)
         console.print("run them: gradverify bugs --run")
         return 0
+    from gradverify.fuzz import private_hypothesis_home
     from gradverify.hunt import hunt
 
     missed = 0
     for bug in chosen:
         console.rule(f"[bold]{bug.title}[/]  ({bug.name})")
         console.print(bug.story, markup=False, highlight=False)
-        with console.status("planting it and searching..."):
+        with console.status("planting it and searching..."), private_hypothesis_home():
             found = hunt(bug, budget=args.examples)
         if found is None:
             missed += 1
@@ -419,11 +480,19 @@ def _check_engine(args: argparse.Namespace, console: Console) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("gradverify")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        release = "unknown (not installed)"
     parser = argparse.ArgumentParser(
         prog="gradverify",
         description="Check gradients three ways: SymPy's exact derivative, finite differences, PyTorch float64.",
-        epilog="exit status: 0 all gradients right, 1 a defect found, 2 bad input or usage",
+        epilog="exit status: 0 all gradients right, 1 a defect found, 2 bad input or usage, 3 could not verify "
+        "here (nothing disagrees, but some gradient is ill-conditioned at the point), 130 interrupted",
     )
+    parser.add_argument("--version", action="version", version=f"gradverify {release}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     formatter = argparse.RawDescriptionHelpFormatter
 
@@ -436,18 +505,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grad.add_argument(
         "expression",
-        help="e.g. 'tanh(x*y) + log(x)'; bindings first: 't = x*y; tanh(t) + t'. Ops: the op table's names",
+        help="e.g. 'tanh(x*y) + log(x)' or '-x * y'; bindings first: 't = x*y; tanh(t) + t'. Ops: the op table's names",
     )
     grad.add_argument("--at", metavar="x=..,y=..", help="the point: a value for every variable, e.g. x=0.5,y=2")
-    grad.add_argument("--json", metavar="FILE", help="also write the verdict as JSON to FILE")
-    grad.add_argument("--python", action="store_true", help="also print Python that rebuilds it on autodiff Values")
+    grad.add_argument("--json", metavar="FILE", help="also write the verdict as JSON to FILE, e.g. verdict.json")
     grad.add_argument(
-        "--plant", metavar="BUG", help="check an engine with this classic bug planted (see `gradverify bugs`)"
+        "--python",
+        action="store_true",
+        help="also print Python that rebuilds it on autodiff Values (default: off)",
+    )
+    grad.add_argument(
+        "--plant",
+        metavar="BUG",
+        help="check an engine with this classic bug planted, e.g. tanh-one-minus-t (see `gradverify bugs`)",
     )
     grad.add_argument(
         "--graph",
         metavar="FILE",
-        help="draw the engine's graph (value and grad per node) to FILE (.svg, .png, .pdf), the blamed node in red",
+        help="draw the engine's graph (value and grad per node) to FILE (.svg, .png, .pdf), the blamed node in red, "
+        "e.g. blamed.svg",
     )
     grad.set_defaults(handler=_grad)
 
@@ -465,21 +541,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed",
         type=int,
         metavar="S",
-        help="random seed, for a repeatable campaign (Hypothesis then keeps no database)",
+        help="random seed, e.g. 1, for a repeatable campaign (default: a new one each run; with a seed Hypothesis "
+        "keeps no database)",
     )
-    fuzz.add_argument("--ops", metavar="LIST", help="only these ops, comma-separated (e.g. tanh,mul,add)")
-    fuzz.add_argument("--workers", type=int, default=1, metavar="N", help="processes to run in parallel (default 1)")
-    fuzz.add_argument("--json", metavar="FILE", help="write the results as JSON to FILE")
+    fuzz.add_argument("--ops", metavar="LIST", help="only these ops, comma-separated, e.g. tanh,mul,add (default: all)")
+    fuzz.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes to run in parallel (default 1; at most the number of CPUs)",
+    )
+    fuzz.add_argument("--json", metavar="FILE", help="write the results as JSON to FILE, e.g. campaign.json")
     fuzz.add_argument(
         "--database",
         metavar="PATH",
         help="Hypothesis example database: failures kept here and replayed first (default .gradverify/examples)",
     )
-    fuzz.add_argument("--no-database", action="store_true", help="keep no failing examples")
+    fuzz.add_argument("--no-database", action="store_true", help="keep no failing examples (default: keep them)")
     fuzz.add_argument("--max-ops", type=int, default=40, metavar="N", help="largest expression, in ops (default 40)")
     fuzz.add_argument("--points", type=int, default=3, metavar="N", help="points to check each DAG at (default 3)")
     fuzz.add_argument(
-        "--plant", metavar="BUG", help="plant a classic bug (see `gradverify bugs`) in the engine first: a demo"
+        "--plant",
+        metavar="BUG",
+        help="plant a classic bug in the engine first, e.g. exp-of-out (see `gradverify bugs`): a demo",
     )
     fuzz.set_defaults(handler=_fuzz)
 
@@ -491,8 +576,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES["bugs"],
         formatter_class=formatter,
     )
-    bugs.add_argument("--run", action="store_true", help="plant each bug and show the suite catching it")
-    bugs.add_argument("--only", metavar="NAMES", help="only these bugs, comma-separated")
+    bugs.add_argument(
+        "--run", action="store_true", help="plant each bug and show the suite catching it (default: only list them)"
+    )
+    bugs.add_argument(
+        "--only",
+        metavar="NAMES",
+        help="only these bugs, comma-separated, e.g. tanh-one-minus-t,div-sign (default: all)",
+    )
     bugs.add_argument("--examples", type=int, default=300, metavar="N", help="examples per property (default 300)")
     bugs.set_defaults(handler=_bugs)
 
@@ -507,11 +598,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES["demo"],
         formatter_class=formatter,
     )
-    demo.add_argument("name", choices=list(DEMOS), help="which demo")
+    demo.add_argument("name", choices=list(DEMOS), help=f"which demo, e.g. {next(iter(DEMOS))}")
     demo.add_argument("--steps", type=int, metavar="N", help="training steps (epochs for linreg); default per demo")
     demo.add_argument("--seed", type=int, default=0, metavar="S", help="data and weight seed (default 0)")
     demo.add_argument("--out", default=".", metavar="DIR", help="where pictures go (default: here)")
-    demo.add_argument("--check", action="store_true", help="check gradients and optimizer steps against PyTorch")
+    demo.add_argument(
+        "--check", action="store_true", help="check gradients and optimizer steps against PyTorch (default: off)"
+    )
     demo.add_argument(
         "--check-count", type=int, default=3, metavar="K", help="how many steps --check referees (default 3)"
     )
@@ -568,16 +661,33 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--replay", metavar="EXPR", help="check only this expression, e.g. 'tanh(x) * k' (needs --at)")
     engine.add_argument("--at", metavar="x=..,y=..", help="the point for --replay, e.g. x=0.5,k=2.5")
     engine.add_argument(
-        "--int-constants", action="store_true", help="with --replay: pass whole-number constants as ints (x + 1)"
+        "--int-constants",
+        action="store_true",
+        help="with --replay: pass whole-number constants as ints, e.g. x + 1 gives the engine the int 1",
     )
     engine.add_argument("--json", metavar="FILE", help="write the whole report as JSON to FILE, e.g. report.json")
     engine.set_defaults(handler=_check_engine)
     return parser
 
 
+def _expression_first(argv: list[str]) -> list[str]:
+    """argparse takes every argument that starts with '-' for an option, so `gradverify grad "-x * y"` would be
+    refused; for `grad`, an argument starting with '-' that cannot be an option (-h, --, --name[=value]) is the
+    expression. A leading space
+    keeps argparse from reading it as an option (the parser ignores the space)."""
+    if not argv or argv[0] != "grad":
+        return argv
+
+    def expression(a: str) -> bool:
+        option = a in ("-h", "--") or re.fullmatch(r"--[A-Za-z][\w-]*(=.*)?", a, re.DOTALL) is not None
+        return a.startswith("-") and not option
+
+    return [argv[0], *(f" {a}" if expression(a) else a for a in argv[1:])]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_expression_first(list(sys.argv[1:] if argv is None else argv)))
     console = Console()
     try:
         return int(args.handler(args, console))

@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from oracles.compare import Row, Verdict
+from oracles.compare import NOT_VERIFIED, Row, Verdict
 from oracles.expr import Expr, variables
 
 __all__ = ["defect_panel", "point_text", "python_snippet", "render_verdict", "replay_command"]
@@ -83,8 +83,8 @@ def render_verdict(verdict: Verdict, console: Console, title: str | None = None)
             if row.status == "skipped":
                 table.add_row("", name, "-", Text(row.why, style="dim"), Text("skipped", style="dim"))
                 continue
-            style = "green" if row.status == "ok" else "bold red"
-            sign = "≤" if row.status == "ok" else ">"
+            style = {"ok": "green", NOT_VERIFIED: "yellow"}.get(row.status, "bold red")
+            sign = ">" if row.status == "DISAGREES" else "≤"
             table.add_row(
                 "",
                 name,
@@ -100,7 +100,13 @@ def render_verdict(verdict: Verdict, console: Console, title: str | None = None)
         parts.append(Text(f"note: {failure}", style="yellow"))
     for reason in verdict.ill_conditioned[:1]:
         parts.append(Text(f"gradients not compared: ill-conditioned at this point ({reason})", style="yellow"))
-    if verdict.ok:
+    for row in verdict.rows:
+        if row.status == NOT_VERIFIED:
+            parts.append(Text(f"{REFEREE_TITLES.get(row.referee, row.referee)}, {_quantity(row)}: {row.why}", "yellow"))
+    if verdict.ok and verdict.unverified:
+        which = ", ".join(f"d/d{n}" for n in verdict.unverified)
+        parts.append(Text(f"no referee disagrees, but none could verify {which} at this point", style="bold yellow"))
+    elif verdict.ok:
         parts.append(Text("all referees agree with the engine", style="bold green"))
     elif not verdict.engine.failed:
         parts.append(Text(f"disagreeing: {', '.join(verdict.disagreeing)}", style="bold red"))
@@ -113,6 +119,10 @@ def render_verdict(verdict: Verdict, console: Console, title: str | None = None)
             )
         )
     console.print(Group(*parts))
+
+
+def _quantity(row: Row) -> str:
+    return "value" if row.quantity == "value" else f"d/d{row.quantity}"
 
 
 def _engine_name(verdict: Verdict) -> str:

@@ -1,5 +1,6 @@
 """The PyTorch referee: the same DAG built from 0-d float64 tensors; `torch.autograd.grad` gives the gradient of
-every variable and the adjoint of every inner node."""
+every variable and the adjoint of every inner node (which blame, in `oracles.compare`, follows to the node whose
+local derivative is wrong)."""
 
 from __future__ import annotations
 

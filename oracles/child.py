@@ -199,6 +199,9 @@ def serve(handle: Callable[[Any], Any], warmup: Callable[[], None] | None = None
     """The child's main loop: run `warmup` (slow imports), say so, then `handle` each request and send back
     what it returns (argv: the two pipe fds)."""
     global _replies
+    # Ctrl-C at a terminal reaches the whole process group; the parent decides when this process ends (it closes
+    # the pipe), so the signal is not this process's to act on, nor to print a traceback for.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     requests = Connection(int(sys.argv[1]), writable=False)
     replies = _replies = Connection(int(sys.argv[2]), readable=False)
     if warmup is not None:

@@ -8,7 +8,9 @@ There is no global rtol. The allowed error of each comparison is built from two 
 
 A comparison passes when |engine - referee| <= allowed; NaN or infinity never passes. Where the error model
 cannot be trusted (`ErrorModel.trouble`) the point is declared ill-conditioned and the gradient is not
-compared there.
+compared there. A comparison that passes only because its allowed error is as large as the quantity itself
+(an engine answering 0, or the opposite sign, would pass too) verifies nothing: its row says "not verified",
+and a variable that no referee verified is listed in `Verdict.unverified`, never counted as agreement.
 
 When the engine is wrong, `blame` finds the node: the deepest node whose own adjoint agrees with the exact
 one while the adjoint it passes to an input does not, and checks that node's op in isolation.
@@ -28,7 +30,9 @@ from oracles.expr import Apply, Const, Expr, Var, nodes, to_source, variables
 from oracles.local import local_rule
 from oracles.referee import RefereeResult
 
-__all__ = ["Blame", "ErrorModel", "Row", "Verdict", "blame", "compare"]
+__all__ = ["NOT_VERIFIED", "Blame", "ErrorModel", "Row", "Verdict", "blame", "compare"]
+
+NOT_VERIFIED = "not verified"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -47,12 +51,13 @@ class Row:
     error: float | None
     allowed: float | None
     why: str
-    status: str  # "ok", "DISAGREES" or "skipped"
+    status: str  # "ok", "DISAGREES", "not verified" (passes, but would pass a wrong answer too) or "skipped"
+    terms: dict[str, float] = field(default_factory=dict)  # what `allowed` is the sum of, by name
 
     @property
     def ratio(self) -> float:
-        """error / allowed (0 when skipped)."""
-        if self.error is None or self.allowed is None or self.status == "skipped":
+        """error / allowed (0 when not compared, or when the comparison verified nothing)."""
+        if self.error is None or self.allowed is None or self.status in ("skipped", NOT_VERIFIED):
             return 0.0
         if not math.isfinite(self.error):
             return math.inf
@@ -92,12 +97,24 @@ class Verdict:
         return not self.engine.failed and not any(r.status == "DISAGREES" for r in self.rows)
 
     @property
+    def unverified(self) -> list[str]:
+        """The variables whose gradient no referee verified here (each row skipped or not verified)."""
+        if self.engine.failed:
+            return []
+        return [n for n in variables(self.expr) if not any(r.quantity == n and r.status == "ok" for r in self.rows)]
+
+    @property
+    def verified(self) -> bool:
+        """No referee disagrees and every variable's gradient was verified by at least one of them."""
+        return self.ok and not self.unverified
+
+    @property
     def disagreeing(self) -> list[str]:
         """The referees that disagree with the engine, in order."""
         return list(dict.fromkeys(r.referee for r in self.rows if r.status == "DISAGREES"))
 
     def worst_ratio(self, referee: str) -> float:
-        ratios = [r.ratio for r in self.rows if r.referee == referee and r.status != "skipped"]
+        ratios = [r.ratio for r in self.rows if r.referee == referee and r.status in ("ok", "DISAGREES")]
         return max(ratios, default=0.0)
 
     def summary(self) -> str:
@@ -105,6 +122,9 @@ class Verdict:
         where = ", ".join(f"{k}={v!r}" for k, v in self.point.items())
         if self.engine.failed:
             return f"{self.expr} at {where}: the engine raised {self.engine.error}"
+        if self.ok and self.unverified:
+            which = ", ".join(f"d/d{n}" for n in self.unverified)
+            return f"{self.expr} at {where}: no referee disagrees, but {which} could not be verified here"
         if self.ok:
             return f"{self.expr} at {where}: all referees agree"
         lines = [f"{self.expr} at {where}:"]
@@ -149,15 +169,50 @@ def compare(
         if adapter is not None:
             verdict.blame = _blame_crash(expr, model, adapter)
         return verdict
+    truth = _truth(referees)
     for ref in referees:
-        verdict.rows.extend(_value_rows(ref, engine, model))
+        for row in _value_rows(ref, engine, model):
+            verdict.rows.append(_unless_vacuous(row, truth.get("value"), model.value_scale()))
         for name in variables(expr):
-            verdict.rows.append(_gradient_row(name, ref, engine, model))
-    # Blame follows wrong gradients through the model's adjoints; a value that alone disagrees gives it nothing
-    # to follow (and a NaN bound once had it blame a correct `add` for "a dropped chain-rule factor").
+            row = _gradient_row(name, ref, engine, model)
+            verdict.rows.append(_unless_vacuous(row, truth.get(name), model.reach(name)))
+    # Blame follows wrong gradients through the inner adjoints (PyTorch's, else the model's); a value that alone
+    # disagrees gives it nothing to follow (and a NaN bound once had it blame a correct `add` for "a dropped
+    # chain-rule factor").
     if adapter is not None and any(r.status == "DISAGREES" and r.quantity != "value" for r in verdict.rows):
-        verdict.blame = blame(expr, point, engine, model, adapter)
+        inner = next((r.adjoints for r in referees if r.adjoints and not r.failure), None)
+        verdict.blame = blame(expr, point, engine, model, adapter, inner)
     return verdict
+
+
+def _truth(referees: Sequence[RefereeResult]) -> dict[str, float]:
+    """The exact value and gradients, where the exact referee has them."""
+    exact = next((r for r in referees if r.name == "sympy" and not r.failure), None)
+    if exact is None:
+        return {}
+    found = {name: g for name, g in exact.grads.items() if g is not None}
+    if exact.value is not None:
+        found["value"] = exact.value
+    return found
+
+
+def _unless_vacuous(row: Row, truth: float | None, scale: float) -> Row:
+    """`row`, marked "not verified" if it passes only because its allowed error is as large as what it checks.
+
+    What it checks is the exact number (the referee's own where no exact one is known): an allowed error at
+    least that large also passes 0 and numbers of the wrong sign. Where the exact number is 0, the question is
+    whether a wrong answer would stand out: `scale` is how large a wrong local derivative would make it (for a
+    gradient, `ErrorModel.reach`; for a value, the largest value in the expression).
+    """
+    if row.status != "ok" or row.allowed is None:
+        return row
+    size = abs(truth if truth is not None else row.reference or 0.0)
+    if row.allowed < (size if size > 0.0 else scale):
+        return row
+    against = f"the exact {_g(size)}" if size > 0.0 else f"a wrong answer's size {_g(scale)}"
+    row.why += f"; allowed error {_g(row.allowed)} is as large as {against}: ill-conditioned here"
+    row.status = NOT_VERIFIED
+    return row
 
 
 def _value_rows(ref: RefereeResult, engine: EngineRun, model: ErrorModel) -> list[Row]:
@@ -171,14 +226,16 @@ def _value_rows(ref: RefereeResult, engine: EngineRun, model: ErrorModel) -> lis
         exact = ref.exact.get("__value__")
         with mpmath.workdps(60):
             error = float(abs(mpmath.mpf(engine.value) - exact)) if exact is not None else math.inf
-        allowed = bound + abs(ref.value) * 1e-25 + TINY
+        # (No slack beyond the two: where both are 0, every op was exact and so is the engine's value.)
+        terms = {"float64 bound": bound, "symbolic": ref.errors["__value__"]}
         why = f"float64 forward bound {_g(bound)}"
     else:
         error = abs(engine.value - ref.value) if engine.value is not None else math.inf
-        allowed = 2 * bound + TINY
+        terms = {"float64 bound": 2 * bound}
         why = f"twice the float64 forward bound {_g(bound)}"
+    allowed = sum(terms.values())
     status = _status(engine.value, ref.value, error, allowed)
-    return [Row("value", ref.name, engine.value, ref.value, error, allowed, why, status)]
+    return [Row("value", ref.name, engine.value, ref.value, error, allowed, why, status, terms)]
 
 
 def _gradient_row(name: str, ref: RefereeResult, engine: EngineRun, model: ErrorModel) -> Row:
@@ -194,22 +251,23 @@ def _gradient_row(name: str, ref: RefereeResult, engine: EngineRun, model: Error
         exact = ref.exact[name]
         with mpmath.workdps(60):
             error = float(abs(mpmath.mpf(g) - exact)) if g is not None and math.isfinite(g) else math.inf
-        own = ref.errors.get(name, 0.0)
-        allowed = bound + own
+        own = ref.errors[name]  # every referee that gives a gradient gives its own error bound with it
+        terms = {"float64 bound": bound, "symbolic": own}
         why = f"float64 bound {_g(bound)} + symbolic {_g(own)}"
     elif ref.name == "fd":
-        trunc = SAFETY * ref.errors.get(name, 0.0)
+        trunc = SAFETY * ref.errors[name]
         # Each f on the stencil is off by at least its own rounding, and by as much as the model says f is.
-        f_error = max(model.value_bound(), 2 * U * ref.scales.get(name, 0.0))
-        rounding = SAFETY * ref.weights.get(name, 0.0) * f_error
-        allowed = bound + trunc + rounding + TINY
+        f_error = max(model.value_bound(), 2 * U * ref.scales[name])
+        rounding = SAFETY * ref.weights[name] * f_error
+        terms = {"float64 bound": bound, "FD truncation": trunc, "FD rounding": rounding + TINY}
         error = abs(g - reference) if g is not None else math.inf
         why = f"float64 bound {_g(bound)} + FD truncation {_g(trunc)} + FD rounding {_g(rounding)}"
     else:
-        allowed = 2 * bound
+        terms = {"float64 bound": 2 * bound}
         error = abs(g - reference) if g is not None else math.inf
         why = f"twice the float64 bound {_g(bound)} (both in float64)"
-    return Row(name, ref.name, g, reference, error, allowed, why, _status(g, reference, error, allowed))
+    allowed = sum(terms.values())
+    return Row(name, ref.name, g, reference, error, allowed, why, _status(g, reference, error, allowed), terms)
 
 
 def _status(engine: float | None, reference: float | None, error: float, allowed: float) -> str:
@@ -223,12 +281,19 @@ def _status(engine: float | None, reference: float | None, error: float, allowed
 
 
 def blame(
-    expr: Expr, point: Mapping[str, float], engine: EngineRun, model: ErrorModel, adapter: EngineAdapter
+    expr: Expr,
+    point: Mapping[str, float],
+    engine: EngineRun,
+    model: ErrorModel,
+    adapter: EngineAdapter,
+    reference: Mapping[bytes, float] | None = None,
 ) -> Blame | None:
     """Where a wrong gradient starts: the deepest node whose adjoint is wrong although every node using it
     passes it the right adjoint... or rather, a user that passes the wrong one.
 
-    Adjoints are judged against the model (exact up to its bounds). For the node found, each user's op is
+    Adjoints are judged against a referee's adjoints of the inner nodes (`reference`: PyTorch's, node digest ->
+    adjoint) where it has them, else against the model's own float64 reverse pass, within twice the model's bound
+    (both are float64 computations of the exact adjoint). For the node found, each user's op is
     re-run in isolation at the same inputs: a wrong local derivative is blamed on that user; if every user is
     right in isolation, the fault is in how backward() combines them (accumulation, or the incoming gradient
     not being multiplied in). Without inner adjoints, every op is tested in isolation and the deepest wrong one
@@ -246,8 +311,8 @@ def blame(
         mine = engine.grads.get(node.name) if isinstance(node, Var) else engine.adjoints.get(node.digest)
         if mine is None or isinstance(node, Const):
             return None
-        nb = model.bounds[node.digest]
-        return math.isfinite(mine) and abs(mine - nb.adjoint) <= 2 * model.adjoint_bound(node)
+        theirs = (reference or {}).get(node.digest, model.bounds[node.digest].adjoint)
+        return math.isfinite(mine) and abs(mine - theirs) <= 2 * model.adjoint_bound(node)
 
     if not engine.adjoints:
         ops = sorted((n for n in order if isinstance(n, Apply)), key=lambda n: -distance[n.digest])

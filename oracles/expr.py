@@ -5,15 +5,19 @@ subtrees are equal (they share a digest), so an expression is really a DAG: `nod
 node once. Expressions round-trip through JSON and through source text (`to_source`/`parse`), the syntax of
 `gradverify grad`: `t1 = x * y; tanh(t1) + log(x)`, with a binding for every subexpression used twice.
 
-`parse` reads that syntax with Python's `ast` and a whitelist of the op table's names; it never evaluates text.
+`parse` reads that syntax (Python's operators and precedence, and the op table's names as functions) with its
+own tokenizer and an operator-precedence parser; it never evaluates text, and neither it nor any walker here
+recurses, so a 100,000-node expression reads, walks and prints like a small one.
 """
 
 from __future__ import annotations
 
-import ast
 import functools
 import hashlib
+import keyword
 import math
+import re
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -283,8 +287,7 @@ _UNARY_MINUS = 3
 
 
 def _number(x: float) -> str:
-    s = repr(float(x))
-    return s
+    return repr(float(x))
 
 
 def to_source(expr: Expr, bind_shared: bool = True) -> str:
@@ -301,47 +304,85 @@ def to_source(expr: Expr, bind_shared: bool = True) -> str:
             while f"t{counter}" in taken:
                 counter += 1
             name = f"t{counter}"
-            lines.append(f"{name} = {_render(node, names)[0]}")
+            lines.append(f"{name} = {_render(node, names)}")
             names[node.digest] = name
-    lines.append(_render(expr, names)[0])
+    lines.append(_render(expr, names))
     return "; ".join(lines)
 
 
-def _render(node: Expr, names: Mapping[bytes, str]) -> tuple[str, int]:
-    """Source text and precedence of `node` (100 for atoms)."""
-    if node.digest in names:
-        return names[node.digest], 100
-    if isinstance(node, Var):
-        return node.name, 100
+def _render(root: Expr, names: Mapping[bytes, str]) -> str:
+    """Source text of `root`, with the nodes in `names` written as those names. Iterative, and linear in the
+    size of the text: a node's pieces (strings, and child nodes still to write) go on a stack, so that a chain
+    100,000 ops deep needs neither 100,000 Python frames nor 100,000 ever longer strings."""
+    out: list[str] = []
+    stack: list[str | Expr] = [root]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+        else:
+            stack.extend(reversed(_pieces(item, names, top=item is root)))
+    return "".join(out)
+
+
+def _precedence(node: Expr, names: Mapping[bytes, str]) -> int:
+    """How tightly `node`'s text binds (100 for atoms), as its parent sees it."""
+    if node.digest in names or isinstance(node, Var):
+        return 100
     if isinstance(node, Const):
-        text = _number(node.value)
-        return text, (_UNARY_MINUS if node.value < 0 or text.startswith("-") else 100)
+        return _UNARY_MINUS if node.value < 0 or _number(node.value).startswith("-") else 100
     assert isinstance(node, Apply)
     op = OPS[node.op]
-    parts = [_render(a, names) for a in node.args]
+    if op.symbol is None or (node.op == "powv" and isinstance(node.args[1], Const)):
+        return 100
+    if op.arity == 1 and not node.params and isinstance(node.args[0], Const):
+        return 100  # neg(2.0)
+    return op.precedence
+
+
+def _pieces(node: Expr, names: Mapping[bytes, str], top: bool) -> list[str | Expr]:
+    """`node`'s text as strings and child nodes, in order."""
+    if node.digest in names and not top:
+        return [names[node.digest]]
+    if isinstance(node, Var):
+        return [node.name]
+    if isinstance(node, Const):
+        return [_number(node.value)]
+    assert isinstance(node, Apply)
+    op = OPS[node.op]
     if op.symbol is None:
-        return f"{op.name}({', '.join(p[0] for p in parts)})", 100
+        return [f"{op.name}(", *_joined(node.args), ")"]
     prec = op.precedence
     if op.arity == 1 and not node.params:  # unary minus
-        text, p = parts[0]
-        if isinstance(node.args[0], Const):  # `-1.0` would read back as the constant -1.0
-            return f"neg({text})", 100
-        return f"-{_paren(text, p <= prec)}", prec
+        (arg,) = node.args
+        if isinstance(arg, Const):  # `-1.0` would read back as the constant -1.0
+            return [f"neg({_number(arg.value)})"]
+        return ["-", *_paren(arg, _precedence(arg, names) <= prec)]
     if node.params:  # x ** p
-        text, p = parts[0]
-        return f"{_paren(text, p <= prec)} {op.symbol} {_paren(_number(node.params[0]), node.params[0] < 0)}", prec
-    (left, lp), (right, rp) = parts
-    if node.op == "powv" and isinstance(node.args[1], Const):
+        (arg,) = node.args
+        p = node.params[0]
+        exponent = f"({_number(p)})" if p < 0 else _number(p)
+        return [*_paren(arg, _precedence(arg, names) <= prec), f" {op.symbol} {exponent}"]
+    left, right = node.args
+    if node.op == "powv" and isinstance(right, Const):
         # `x ** 2.0` reads back as the op pow (a number exponent); a powv with a constant exponent needs its name.
-        return f"powv({left}, {right})", 100
+        return ["powv(", *_joined(node.args), ")"]
+    lp, rp = _precedence(left, names), _precedence(right, names)
     right_assoc = op.symbol == "**"
     left_needs = lp < prec or (lp == prec and right_assoc) or (right_assoc and lp == _UNARY_MINUS)
     right_needs = rp < prec or (rp == prec and not right_assoc and node.op in ("sub", "div", "add", "mul"))
-    return f"{_paren(left, left_needs)} {op.symbol} {_paren(right, right_needs)}", prec
+    return [*_paren(left, left_needs), f" {op.symbol} ", *_paren(right, right_needs)]
 
 
-def _paren(text: str, needed: bool) -> str:
-    return f"({text})" if needed else text
+def _paren(node: Expr, needed: bool) -> list[str | Expr]:
+    return ["(", node, ")"] if needed else [node]
+
+
+def _joined(args: Sequence[Expr]) -> list[str | Expr]:
+    out: list[str | Expr] = []
+    for i, a in enumerate(args):
+        out.extend([", ", a] if i else [a])
+    return out
 
 
 class ParseError(ValueError):
@@ -353,9 +394,45 @@ class ParseError(ValueError):
         super().__init__(f"{message}{pointer}")
 
 
-_BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div"}
 _FUNCTIONS = {op.name: op for op in OPS.values() if op.symbol is None}
 _NAMED = dict(OPS)  # every op may also be called by name: `powv(x, 2.0)`, `pow(x, 3)`, `mul(x, y)`
+_BINARY = {"+": ("add", 1), "-": ("sub", 1), "*": ("mul", 2), "/": ("div", 2), "**": ("pow", 4)}
+_UNARY_PREC = 3  # Python's: -x ** 2 is -(x ** 2), -x * y is (-x) * y
+_TOKENS = re.compile(
+    r"""(?P<space>[ \t\r\f\v]+)
+      | (?P<number>(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[eE][+-]?\d(?:_?\d)*)?)
+      | (?P<name>[^\W\d]\w*)
+      | (?P<op>\*\*|//|[-+*/(),=;\n%@<>!&|^~.:\[\]{}'"`#$?\\])""",
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # "number", "name", "op", "end"
+    text: str
+    column: int  # 1-based
+
+
+def _tokens(src: str) -> list[_Token]:
+    out: list[_Token] = []
+    position = 0
+    while position < len(src):
+        m = _TOKENS.match(src, position)
+        if m is None:
+            raise ParseError(f"unexpected character {src[position]!r}", src, position + 1)
+        kind = m.lastgroup or "op"
+        text = m.group()
+        if kind == "number" and m.end() < len(src) and (src[m.end()].isalnum() or src[m.end()] == "_"):
+            raise ParseError(f"a number cannot run into a name: {text + src[m.end()]!r}...", src, m.end() + 1)
+        if kind == "name":
+            # Python reads identifiers after NFKC normalisation (the ligature ﬁ is fi); so does --at.
+            text = unicodedata.normalize("NFKC", text)
+        if kind != "space":
+            out.append(_Token(kind, text, position + 1))
+        position = m.end()
+    out.append(_Token("end", "", len(src) + 1))
+    return out
 
 
 def parse(text: str) -> Expr:
@@ -363,80 +440,186 @@ def parse(text: str) -> Expr:
 
     Allowed: variable names, numbers, + - * / ** and unary minus, and calls to the op table's functions
     (`tanh(x)`). `x ** 3` with a number exponent is the op `pow`; with an expression exponent, `powv`.
-    Anything else (attributes, other calls, strings, ...) raises ParseError pointing at it.
+    Anything else raises ParseError pointing at it. The text is never evaluated, and reading it is iterative:
+    an expression nested 100,000 deep reads as well as a short one.
     """
-    try:
-        tree = ast.parse(text.strip(), mode="exec")
-    except SyntaxError as e:
-        raise ParseError(f"syntax error: {e.msg}", text.strip(), e.offset or 0) from None
     src = text.strip()
-    if not tree.body:
+    tokens = _tokens(src)
+    statements: list[list[_Token]] = [[]]
+    depth = 0
+    for tok in tokens[:-1]:
+        if tok.text == "(":
+            depth += 1
+        elif tok.text == ")":
+            depth -= 1
+        if tok.text == ";" or (tok.text == "\n" and depth <= 0):
+            statements.append([])
+        elif tok.text != "\n":
+            statements[-1].append(tok)
+    if statements and not statements[-1] and len(statements) > 1:
+        statements.pop()  # a trailing `;`
+    if not any(statements):
         raise ParseError("empty expression")
     bound: dict[str, Expr] = {}
-    *assignments, last = tree.body
+    *assignments, last = statements
     for stmt in assignments:
-        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
-            raise ParseError("only `name = expression` may come before the final expression", src, stmt.col_offset + 1)
-        name = stmt.targets[0].id
+        if not stmt:
+            raise ParseError("an empty statement between two `;`", src, 1)
+        if not (len(stmt) > 2 and stmt[0].kind == "name" and stmt[1].text == "="):
+            raise ParseError("only `name = expression` may come before the final expression", src, stmt[0].column)
+        name = stmt[0].text
         if name in _NAMED:
-            raise ParseError(f"{name!r} is an op name and cannot be assigned", src, stmt.col_offset + 1)
-        bound[name] = _convert(stmt.value, bound, src)
-    if not isinstance(last, ast.Expr):
-        raise ParseError("the text must end with an expression", src, last.col_offset + 1)
-    return _convert(last.value, bound, src)
+            raise ParseError(f"{name!r} is an op name and cannot be assigned", src, stmt[0].column)
+        _check_name(name, src, stmt[0].column)
+        bound[name] = _expression(stmt[2:], bound, src)
+    if len(last) > 1 and last[0].kind == "name" and last[1].text == "=":
+        raise ParseError("the text must end with an expression, not a binding", src, last[0].column)
+    return _expression(last, bound, src)
 
 
-def _convert(node: ast.AST, bound: Mapping[str, Expr], src: str) -> Expr:
-    col = getattr(node, "col_offset", -1) + 1
+def _check_name(name: str, src: str, column: int) -> None:
+    if keyword.iskeyword(name):
+        raise ParseError(f"{name!r} is a Python keyword, not a name for a value", src, column)
 
-    def fail(message: str) -> ParseError:
-        return ParseError(message, src, col)
 
-    if isinstance(node, ast.Constant):
-        if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-            raise fail(f"{node.value!r} is not a number")
-        if not math.isfinite(float(node.value)):
-            raise fail(f"{node.value!r} is not a finite number")
-        return Const(float(node.value))
-    if isinstance(node, ast.Name):
-        if node.id in bound:
-            return bound[node.id]
-        if node.id in _NAMED:
-            raise fail(f"{node.id!r} is an op; call it, as in {node.id}(x)")
-        return Var(node.id)
-    if isinstance(node, ast.UnaryOp):
-        if isinstance(node.op, ast.USub):
-            inner = _convert(node.operand, bound, src)
-            return Const(-inner.value) if isinstance(inner, Const) else Apply("neg", (inner,))
-        if isinstance(node.op, ast.UAdd):
-            return _convert(node.operand, bound, src)
-        raise fail(f"unsupported operator {type(node.op).__name__}")
-    if isinstance(node, ast.BinOp):
-        left = _convert(node.left, bound, src)
-        if isinstance(node.op, ast.Pow):
-            right = _convert(node.right, bound, src)
+@dataclass
+class _Call:
+    """An open function call on the operator stack: its op and the arguments read so far."""
+
+    name: str
+    column: int
+    args: int = 1
+
+
+def _expression(tokens: Sequence[_Token], bound: Mapping[str, Expr], src: str) -> Expr:
+    """Operator precedence parsing (Dijkstra's shunting yard) with explicit stacks: no recursion."""
+    operands: list[Expr] = []
+    # Binary operators as (symbol, column), unary minus as ("neg", column), "(" as ("(", column), calls.
+    ops: list[tuple[str, int] | _Call] = []
+    end = _Token("end", "", (tokens[-1].column + len(tokens[-1].text)) if tokens else len(src) + 1)
+    want_operand = True
+
+    def fail(message: str, tok: _Token) -> ParseError:
+        return ParseError(message, src, tok.column)
+
+    def reduce() -> None:
+        top = ops.pop()
+        assert not isinstance(top, _Call)
+        symbol = top[0]
+        if symbol in ("neg", "pos"):
+            inner = operands.pop()
+            if symbol == "neg":
+                operands.append(Const(-inner.value) if isinstance(inner, Const) else Apply("neg", (inner,)))
+            else:
+                operands.append(inner)
+            return
+        right = operands.pop()
+        left = operands.pop()
+        if symbol == "**":
             if isinstance(right, Const):
-                return Apply("pow", (left,), (right.value,))
-            return Apply("powv", (left, right))
-        kind = _BINARY.get(type(node.op))
-        if kind is None:
-            raise fail(f"unsupported operator {type(node.op).__name__}; use + - * / **")
-        return Apply(kind, (left, _convert(node.right, bound, src)))
-    if isinstance(node, ast.Call):
-        name = node.func.id if isinstance(node.func, ast.Name) else None
-        if name not in _NAMED:
-            shown = name if name else ast.unparse(node.func)
-            raise fail(f"unknown function {shown!r}; known: {', '.join(_FUNCTIONS)}")
-        op = _NAMED[name]
-        wanted = op.arity + len(op.params)
-        if node.keywords or len(node.args) != wanted:
-            raise fail(f"{name} takes {wanted} argument(s)")
-        args = [_convert(a, bound, src) for a in node.args]
-        params = args[op.arity :]
-        if not all(isinstance(p, Const) for p in params):
-            raise fail(f"the last argument of {name} must be a number")
-        return Apply(op.name, tuple(args[: op.arity]), tuple(p.value for p in params))  # type: ignore[attr-defined]
-    raise fail(f"{type(node).__name__} is not allowed in an expression")
+                operands.append(Apply("pow", (left,), (right.value,)))
+            else:
+                operands.append(Apply("powv", (left, right)))
+            return
+        operands.append(Apply(_BINARY[symbol][0], (left, right)))
+
+    def precedence(entry: tuple[str, int] | _Call) -> int:
+        if isinstance(entry, _Call) or entry[0] == "(":
+            return -1
+        return _UNARY_PREC if entry[0] in ("neg", "pos") else _BINARY[entry[0]][1]
+
+    i = 0
+    while True:
+        tok = tokens[i] if i < len(tokens) else end
+        i += 1
+        if want_operand:
+            if tok.kind == "number":
+                value = float(tok.text.replace("_", ""))
+                if not math.isfinite(value):
+                    raise fail(f"{tok.text} is not a finite number", tok)
+                operands.append(Const(value))
+                want_operand = False
+            elif tok.kind == "name":
+                nxt = tokens[i] if i < len(tokens) else end
+                if nxt.text == "(":
+                    if tok.text not in _NAMED:
+                        raise fail(f"unknown function {tok.text!r}; known: {', '.join(_FUNCTIONS)}", tok)
+                    ops.append(_Call(tok.text, tok.column))
+                    i += 1
+                    if i < len(tokens) and tokens[i].text == ")":
+                        raise fail(f"{tok.text} takes {_wanted(tok.text)} argument(s)", tok)
+                    continue
+                if tok.text in bound:
+                    operands.append(bound[tok.text])
+                elif tok.text in _NAMED:
+                    raise fail(f"{tok.text!r} is an op; call it, as in {tok.text}(x)", tok)
+                else:
+                    _check_name(tok.text, src, tok.column)
+                    operands.append(Var(tok.text))
+                want_operand = False
+            elif tok.text == "(":
+                ops.append(("(", tok.column))
+            elif tok.text in ("-", "+"):
+                ops.append(("neg" if tok.text == "-" else "pos", tok.column))
+            elif tok.kind == "end":
+                raise fail("the expression ends where a number, a name or '(' should come", tok)
+            else:
+                raise fail(f"expected a number, a name or '(' here, not {tok.text!r}", tok)
+            continue
+        # After an operand: an operator, a comma, a closing parenthesis, or the end.
+        if tok.text in _BINARY:
+            prec = _BINARY[tok.text][1]
+            right_assoc = tok.text == "**"
+            while ops and (precedence(ops[-1]) > prec or (precedence(ops[-1]) == prec and not right_assoc)):
+                reduce()
+            ops.append((tok.text, tok.column))
+            want_operand = True
+        elif tok.text in (",", ")"):
+            while ops and not (isinstance(ops[-1], _Call) or ops[-1][0] == "("):
+                reduce()
+            if not ops:
+                raise fail("',' outside a function call" if tok.text == "," else "unmatched ')'", tok)
+            top = ops[-1]
+            if tok.text == ",":
+                if not isinstance(top, _Call):
+                    raise fail("',' outside a function call", tok)
+                top.args += 1
+                want_operand = True
+            elif isinstance(top, _Call):
+                ops.pop()
+                operands.append(_call(top, [operands.pop() for _ in range(top.args)][::-1], src))
+            else:
+                ops.pop()
+        elif tok.kind == "end":
+            while ops:
+                if isinstance(ops[-1], _Call) or ops[-1][0] == "(":
+                    opening = ops[-1]
+                    column = opening.column if isinstance(opening, _Call) else opening[1]
+                    raise ParseError("'(' is never closed", src, column)
+                reduce()
+            (result,) = operands
+            return result
+        elif tok.text == "=":
+            raise fail("'=' only binds a name at the start of a statement: `t = x * y; tanh(t)`", tok)
+        elif tok.text in ("//", "%", "@", "<", ">", "!", "&", "|", "^", "~"):
+            raise fail(f"unsupported operator {tok.text!r}; use + - * / **", tok)
+        else:
+            raise fail(f"unexpected {tok.text!r} after a complete operand", tok)
+
+
+def _wanted(name: str) -> int:
+    op = _NAMED[name]
+    return op.arity + len(op.params)
+
+
+def _call(call: _Call, args: list[Expr], src: str) -> Expr:
+    op = _NAMED[call.name]
+    if len(args) != _wanted(call.name):
+        raise ParseError(f"{call.name} takes {_wanted(call.name)} argument(s)", src, call.column)
+    params = args[op.arity :]
+    if not all(isinstance(p, Const) for p in params):
+        raise ParseError(f"the last argument of {call.name} must be a number", src, call.column)
+    return Apply(op.name, tuple(args[: op.arity]), tuple(p.value for p in params if isinstance(p, Const)))
 
 
 def iter_apply(expr: Expr) -> Iterator[Apply]:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from autodiff.ops import OPS, Domain
 from oracles.expr import Apply, Const, Expr, Var, nodes, op_of, variables
 
-__all__ = ["FloatProgram", "OutsideDomain", "evaluate"]
+__all__ = ["COMPILE_LIMIT", "FloatProgram", "OutsideDomain", "evaluate"]
+
+COMPILE_LIMIT = 20_000  # nodes; past this a FloatProgram interprets instead of compiling
 
 
 class OutsideDomain(ArithmeticError):
@@ -56,32 +58,50 @@ class FloatProgram:
         body: list[str] = []
         kinks: list[KinkSite] = []
         pieces: list[str] = []
+        # The same program as data, for expressions too large to compile quickly (see _interpret).
+        steps: list[tuple[Any, ...]] = []
+        split: list[tuple[Callable[[float], int], int]] = []
         for i, node in enumerate(order):
             if isinstance(node, Var):
                 if node.name not in self.names:
                     raise ValueError(f"variable {node.name!r} is not among {self.names}")
                 body.append(f"v{i} = a{self.names.index(node.name)}")
+                steps.append((0, self.names.index(node.name)))
             elif isinstance(node, Const):
                 body.append(f"v{i} = {node.value!r}")
+                steps.append((1, node.value))
             else:
                 assert isinstance(node, Apply)
                 op = op_of(node)
                 args = [f"v{index[a.digest]}" for a in node.args]
+                checks = []
                 for j, domain in enumerate(op.domains()):
                     if not domain.is_real_line:
                         namespace[f"D{i}_{j}"] = domain.__contains__
+                        checks.append((j, domain.__contains__, str(domain)))
                         body.append(
                             f"if not D{i}_{j}({args[j]}): raise _Out({node.op!r}, {j}, {args[j]}, {str(domain)!r})"
                         )
                         if len(domain.intervals) > 1:  # which piece: x/y for y < 0 and y > 0 are apart
                             namespace[f"P{i}_{j}"] = _piece(domain)
                             pieces.append(f"P{i}_{j}({args[j]})")
+                            split.append((_piece(domain), index[node.args[j].digest]))
                 for kink in op.kinks:
                     kinks.append(KinkSite(i, index[node.args[kink.arg].digest], kink.at))
                 namespace[f"F{i}"] = op.forward
                 body.append(f"v{i} = F{i}({', '.join(args)})")
                 body.append(f"if v{i} - v{i}: raise _Out({node.op!r}, -1, v{i})")
+                steps.append((2, node.op, op.forward, tuple(index[a.digest] for a in node.args), tuple(checks)))
         self.kink_sites = tuple(kinks)
+        self.value: Callable[..., float]
+        self.with_sides: Callable[..., tuple[float, tuple[int, ...]]]
+        if len(order) > COMPILE_LIMIT:
+            # Compiling a function of 100,000 lines takes longer than interpreting it a few dozen times.
+            self.source = ""
+            self._steps, self._split = steps, split
+            self.value = lambda *a: self._interpret(*a)[0]
+            self.with_sides = self._interpret
+            return
         params = ", ".join(f"a{k}" for k in range(len(self.names)))
         # The side of every kink, then the piece of every split domain: a finite-difference stencil is only
         # valid if it sees the same tuple at every one of its points.
@@ -92,14 +112,37 @@ class FloatProgram:
         code = compile(source, f"<float program for {str(expr)[:60]}>", "exec")
         exec(code, namespace)
         self.source = source
-        self.value: Callable[..., float] = namespace["value"]
-        self.with_sides: Callable[..., tuple[float, tuple[int, ...]]] = namespace["with_sides"]
+        self.value = namespace["value"]
+        self.with_sides = namespace["with_sides"]
+
+    def _interpret(self, *args: float) -> tuple[float, tuple[int, ...]]:
+        v: list[float] = []
+        for step in self._steps:
+            if step[0] == 0:
+                v.append(args[step[1]])
+            elif step[0] == 1:
+                v.append(step[1])
+            else:
+                _, name, forward, inputs, checks = step
+                xs = [v[k] for k in inputs]
+                forward = cast(Callable[..., float], forward)
+                for j, inside, phrase in checks:
+                    if not inside(xs[j]):
+                        raise OutsideDomain(name, j, xs[j], phrase)
+                out = forward(*xs)
+                if out - out:
+                    raise OutsideDomain(name, -1, out)
+                v.append(out)
+        sides = [(v[s.input] > s.at) - (v[s.input] < s.at) for s in self.kink_sites]
+        return v[-1], (*sides, *(piece(v[k]) for piece, k in self._split))
 
     def __call__(self, *args: float) -> float:
         try:
             return self.value(*args)
-        except (OverflowError, ZeroDivisionError, ValueError) as e:
-            raise OutsideDomain(f"a float error: {e}") from None
+        except OverflowError:
+            raise OutsideDomain("a value overflows a float") from None
+        except (ZeroDivisionError, ValueError):
+            raise OutsideDomain("an op's input is outside its domain") from None
 
 
 def evaluate(expr: Expr, point: Mapping[str, float]) -> float:
@@ -118,7 +161,10 @@ def evaluate(expr: Expr, point: Mapping[str, float]) -> float:
             for j, domain in enumerate(op.domains()):
                 if not domain.is_real_line and xs[j] not in domain:
                     raise OutsideDomain(node.op, j, xs[j], str(domain))
-            v = op.forward(*xs)
+            try:
+                v = op.forward(*xs)
+            except OverflowError:  # float ** raises instead of returning inf
+                raise OutsideDomain(node.op, -1, math.inf) from None
             if v - v:
                 raise OutsideDomain(node.op, -1, v)
             values[node.digest] = v

@@ -113,6 +113,11 @@ class LocalRule:
         """(f, d f / d a_i...) as arb balls at flint's working precision (the caller sets it)."""
         return self._value_first_arb(*args)  # type: ignore[no-any-return]
 
+    def second_exact(self, args: Sequence[float]) -> list[list[Any]]:
+        """The second derivatives in mpmath, correct to about 12 digits, whatever their size (no overflow)."""
+        flat = _settled(self._second_arb, args)
+        return [flat[i * self.arity : (i + 1) * self.arity] for i in range(self.arity)]
+
     def value_mp(self, args: Sequence[Any]) -> Any:
         """f at the working precision of mpmath (the caller sets it)."""
         return mpmath.mpf(self._value_mp(*args))

@@ -247,6 +247,7 @@ class Symbolic:
         # The midpoint is the exact value to the ball's radius: a rigorous bound on this referee's own error.
         result.value = _to_float(arb_to_mpf(balls[0]))
         result.exact["__value__"] = arb_to_mpf(balls[0])
+        result.errors["__value__"] = arb_radius(balls[0])
         for i, n in enumerate(names):
             g = arb_to_mpf(balls[i + 1])
             result.exact[n] = g
@@ -264,6 +265,7 @@ class Symbolic:
                 # The lower precision's distance from the higher bounds the higher's error (generously).
                 result.errors[n] = float(abs(g - low[i + 1])) + float(abs(g)) * 10.0 ** -(self.dps + 18)
             result.exact["__value__"] = high[0]
+            result.errors["__value__"] = float(abs(high[0] - low[0])) + float(abs(high[0])) * 10.0 ** -(self.dps + 18)
 
 
 @functools.lru_cache(maxsize=512)

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from oracles.autograd import Autograd
 from oracles.bounds import ErrorModel
-from oracles.compare import compare
+from oracles.compare import blame, compare
 from oracles.engines import AUTODIFF, EngineRun
-from oracles.expr import parse
+from oracles.expr import Var, nodes, parse, to_source
 from oracles.finite import FiniteDifferences
 from oracles.referee import RefereeResult
 from oracles.strategies import Checked, checked_dags
@@ -188,3 +188,114 @@ def test_a_value_bound_that_overflows_skips_the_value_instead_of_failing_it() ->
     assert "overflows" in value_row.why
     assert verdict.ok
     assert verdict.blame is None
+
+
+def test_blame_follows_the_pytorch_referees_adjoints() -> None:
+    # PyTorch's adjoints of the inner nodes were computed and never read. Blame now judges the engine's inner
+    # adjoints against them: the real ones lead it to x (a wrong accumulation), a doctored one elsewhere.
+    expr = parse("x * 2.0 + x")
+    point = {"x": 1.5}
+    model = ErrorModel(expr, point)
+    product = expr.args[0]  # type: ignore[attr-defined]
+    engine = EngineRun(value=4.5, grads={"x": 3.5}, adjoints={expr.digest: 1.0, product.digest: 1.0})
+    torch = Autograd()(expr, point)
+    assert torch.adjoints == {expr.digest: 1.0, product.digest: 1.0}
+    found = compare(expr, point, engine, [torch], model, AUTODIFF).blame
+    assert found is not None
+    assert found.text == "x"
+    torch.adjoints[product.digest] = 7.0  # a referee that says the product's adjoint is 7
+    found = compare(expr, point, engine, [torch], model, AUTODIFF).blame
+    assert found is not None
+    assert found.text != "x"
+
+
+def test_the_chain_rule_raises_its_precision_until_two_agree() -> None:
+    # 1 - tanh(60)**2 is 0 at 30 and 50 digits; the fallback doubles the precision until two evaluations agree,
+    # and their distance is the error estimate. Stopping at the first nonzero row (a row compared with itself)
+    # gave an estimate as large as the value.
+    result = Symbolic(max_nodes=0)(parse("tanh(x)"), {"x": 60.0})
+    with mpmath.workdps(200):
+        exact = mpmath.sech(60) ** 2
+        assert abs(result.exact["x"] - exact) <= mpmath.mpf(10) ** -25 * exact
+    assert 0.0 < result.errors["x"] <= 1e-20 * float(exact)
+
+
+def test_an_engine_that_raises_is_blamed_on_the_op_that_fails_alone() -> None:
+    import dataclasses
+
+    from autodiff.ops import OPS
+
+    no_tanh = dataclasses.replace(AUTODIFF, method=lambda op: None if op == "tanh" else OPS[op].method)
+    expr = parse("tanh(x * y) + x")
+    point = {"x": 0.5, "y": 2.0}
+    verdict = compare(expr, point, no_tanh.run(expr, point), [], ErrorModel(expr, point), no_tanh)
+    assert not verdict.ok
+    assert verdict.engine.failed
+    assert verdict.blame is not None
+    assert verdict.blame.op == "tanh"
+    assert verdict.blame.explanation.startswith("the op fails in isolation")
+    # Of two ops that fail alone, the deeper one is named.
+    deep = parse("tanh(tanh(x))")
+    verdict = compare(deep, point, no_tanh.run(deep, point), [], ErrorModel(deep, point), no_tanh)
+    assert verdict.blame is not None
+    assert verdict.blame.text == "tanh(x)"
+
+
+def _doctored(text: str, point: dict[str, float], off: dict[str, float]) -> tuple[EngineRun, ErrorModel]:
+    """The correct engine's run, with the adjoints of the nodes (written as source) or variables in `off` moved
+    by that many times the model's bound for them."""
+    expr = parse(text)
+    model = ErrorModel(expr, point)
+    run = AUTODIFF.run(expr, point)
+    by_text = {to_source(n): n for n in nodes(expr)}
+    for where, factor in off.items():
+        node = by_text[where]
+        if isinstance(node, Var):
+            run.grads[node.name] += factor * model.gradient_bound(node.name)
+        else:
+            run.adjoints[node.digest] += factor * model.adjoint_bound(node)
+    return run, model
+
+
+def test_blame_allows_twice_the_bound_and_no_more() -> None:
+    # An inner adjoint is judged against the referee's within twice the model's bound (both are float64): 1.5
+    # bounds off is not a suspect, 3 bounds off is.
+    text, point = "tanh(x * 3.0) * y", {"x": 0.3, "y": 1.7}
+    for factor, suspect in ((1.5, False), (3.0, True)):
+        run, model = _doctored(text, point, {"x * 3.0": factor})
+        found = blame(parse(text), point, run, model, AUTODIFF)
+        assert (found is not None and found.text == "tanh(x * 3.0)") is suspect, (factor, found)
+
+
+def test_blame_starts_from_the_deepest_suspect() -> None:
+    # Two wrong adjoints on two branches; the deeper one (three ops below the root) is reported first.
+    text, point = "tanh(x) + exp(exp(tanh(y)))", {"x": 0.3, "y": 0.2}
+    run, model = _doctored(text, point, {"x": 1e6, "tanh(y)": 1e6, "y": 1e6})
+    found = blame(parse(text), point, run, model, AUTODIFF)
+    assert found is not None
+    assert found.text == "exp(tanh(y))"
+    assert "chain-rule factor" in found.explanation
+
+
+def test_blame_of_a_dropped_chain_factor_and_the_wrong_local_derivative_say_which() -> None:
+    from gradverify.bugs import broken_engine
+    from oracles.check import Checker
+
+    verdict = Checker(engine=broken_engine("dropped-chain-factor")).check(parse("tanh(x) * 3.0"), {"x": 0.2})
+    assert verdict.blame is not None
+    assert "chain-rule factor" in verdict.blame.explanation  # used once: not an accumulation
+    verdict = Checker(engine=broken_engine("div-sign")).check(parse("x / y"), {"x": 1.5, "y": 2.0})
+    assert verdict.blame is not None
+    assert "d/d(input 2) = " in verdict.blame.explanation
+
+
+def test_without_inner_adjoints_blame_tries_the_deepest_op_first() -> None:
+    import dataclasses
+
+    from gradverify.bugs import broken_engine
+    from oracles.check import Checker
+
+    opaque = dataclasses.replace(broken_engine("tanh-one-minus-t"), keeps_inner_grads=False)
+    verdict = Checker(engine=opaque).check(parse("tanh(tanh(x))"), {"x": 0.4})
+    assert verdict.blame is not None
+    assert verdict.blame.text == "tanh(x)"

@@ -21,7 +21,7 @@ from oracles.local import local_rule
         ("f(x, x)=x", "distinct names"),
         ("f(x)=x * y", "uses y"),
         ("f(x, y, z)=x", "at most two"),
-        ("f(x)=x +", "syntax"),
+        ("f(x)=x +", "the expression ends where"),
     ],
 )
 def test_bad_definitions_say_what_is_wrong(text: str, words: str) -> None:

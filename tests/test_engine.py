@@ -68,7 +68,7 @@ def test_diamond_sums_both_branches() -> None:
     z.backward()
     t = math.tanh(0.5)
     expected = (math.exp(t) + t * math.exp(t)) * (1 - t * t)
-    assert x.grad == pytest.approx(expected, rel=1e-15)
+    assert x.grad == pytest.approx(expected, rel=1e-15, abs=0.0)
 
 
 def test_parents_keep_operand_order() -> None:
@@ -106,7 +106,7 @@ def test_deep_tanh_chain_gradient() -> None:
         value = math.tanh(value * 0.9)
         dx *= 0.9 * (1 - value * value)
     assert y.data == value
-    assert x.grad == pytest.approx(dx, rel=1e-12)
+    assert x.grad == pytest.approx(dx, rel=1e-12, abs=0.0)
 
 
 # ---- accumulation semantics (PyTorch's) -------------------------------------------------------------------
@@ -292,4 +292,4 @@ def test_power_edge_cases_follow_the_table() -> None:
     assert x.grad == 12.0
     x = Value(2.0)
     (3.0**x).backward()
-    assert x.grad == pytest.approx(9.0 * math.log(3.0), rel=1e-15)
+    assert x.grad == pytest.approx(9.0 * math.log(3.0), rel=1e-15, abs=0.0)

@@ -40,7 +40,7 @@ def test_neuron_computes_weighted_sum_and_activation() -> None:
     out = n([2.0, 4.0])
     assert out.data == math.tanh(0.1 + 0.5 * 2.0 + -0.25 * 4.0)  # bias first, then each w*x, as micrograd
     out.backward()
-    assert n.w[0].grad == pytest.approx(2.0 * (1 - out.data**2), rel=1e-15)
+    assert n.w[0].grad == pytest.approx(2.0 * (1 - out.data**2), rel=1e-15, abs=0.0)
 
 
 @pytest.mark.parametrize(
@@ -112,8 +112,8 @@ def test_adamw_first_step_is_sign_of_gradient() -> None:
     opt = AdamW([p, q], lr=0.01, weight_decay=0.1)
     p.grad, q.grad = 3.0, -0.5
     opt.step()
-    assert p.data == pytest.approx(2.0 * (1 - 0.001) - 0.01 * 3.0 / (3.0 + 1e-8), rel=1e-12)
-    assert q.data == pytest.approx(-1.0 * (1 - 0.001) + 0.01 * 0.5 / (0.5 + 1e-8), rel=1e-12)
+    assert p.data == pytest.approx(2.0 * (1 - 0.001) - 0.01 * 3.0 / (3.0 + 1e-8), rel=1e-12, abs=0.0)
+    assert q.data == pytest.approx(-1.0 * (1 - 0.001) + 0.01 * 0.5 / (0.5 + 1e-8), rel=1e-12, abs=0.0)
 
 
 @pytest.mark.parametrize(
@@ -153,10 +153,10 @@ def test_cross_entropy_gradient_is_softmax_minus_onehot() -> None:
     logits = [Value(1.0), Value(2.0), Value(0.5)]
     loss = cross_entropy([logits], [1])
     z = sum(math.exp(v) for v in (1.0, 2.0, 0.5))
-    assert loss.data == pytest.approx(-math.log(math.exp(2.0) / z), rel=1e-15)
+    assert loss.data == pytest.approx(-math.log(math.exp(2.0) / z), rel=1e-15, abs=0.0)
     loss.backward()
     for i, v in enumerate(logits):
-        assert v.grad == pytest.approx(math.exp(v.data) / z - (i == 1), rel=1e-14)
+        assert v.grad == pytest.approx(math.exp(v.data) / z - (i == 1), rel=1e-14, abs=0.0)
 
 
 def test_cross_entropy_is_stable_for_huge_logits() -> None:
