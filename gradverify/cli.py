@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import re
 import sys
@@ -18,7 +17,7 @@ from typing import Any
 
 from rich.console import Console
 
-from gradverify.usage import UsageError, at_least, name_list, parse_point, writable
+from gradverify.usage import UsageError, at_least, name_list, parse_point, writable, write_json
 
 __all__ = ["main"]
 
@@ -97,7 +96,7 @@ def _grad(args: argparse.Namespace, console: Console) -> int:
         _draw_graph(expr, point, checker, verdict, args.graph, console)
     if args.python:
         console.print(python_snippet(expr, point), highlight=False, markup=False)
-    if args.json and not _write_json(
+    if args.json and not write_json(
         args.json,
         {
             "expression": str(expr),
@@ -359,7 +358,7 @@ def _report_campaign(result: Any, args: argparse.Namespace, console: Console, en
         expr = from_json(defect.expr)
         replay = replay_command(expr, defect.point, engine, plant=getattr(args, "plant", None))
         console.print(defect_panel(defect.summary, expr, defect.point, replay, defect.found_after))
-    written = not args.json or _write_json(
+    written = not args.json or write_json(
         args.json,
         {
             "examples": result.examples,
@@ -401,23 +400,6 @@ def _counted(lines: list[str]) -> list[tuple[str, int]]:
     for line in lines:
         counts[line] = counts.get(line, 0) + 1
     return list(counts.items())
-
-
-def _write_json(path: str, data: Any, console: Console) -> bool:
-    """Write `data` to `path`; if that fails after all (a full disk), say so and print the JSON instead, so that
-    a long run's results are not lost. False when it failed."""
-    text = json.dumps(data, indent=2, default=str)
-    try:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-        return True
-    except OSError as e:
-        Console(stderr=True, soft_wrap=True).print(
-            f"[bold red]--json: could not write {path}:[/] {e.strerror or e}; the JSON follows here instead",
-            highlight=False,
-        )
-        console.print(text, highlight=False, markup=False, soft_wrap=True)
-        return False
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import json
 import keyword
 import math
 import os
 import unicodedata
 from collections.abc import Iterable
+from typing import Any
 
 __all__ = ["UsageError", "at_least", "name_list", "parse_point", "writable"]
 
@@ -75,3 +77,22 @@ def writable(flag: str, path: str) -> str:
     if not existed:
         os.remove(path)
     return path
+
+
+def write_json(path: str, data: Any, console: Any) -> bool:
+    """Write `data` to `path`; if that fails after all (a full disk), say so and print the JSON instead, so that
+    a long run's results are not lost. False when it failed."""
+    from rich.console import Console as _Console
+
+    text = json.dumps(data, indent=2, default=str)
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return True
+    except OSError as e:
+        _Console(stderr=True, soft_wrap=True).print(
+            f"[bold red]--json: could not write {path}:[/] {e.strerror or e}; the JSON follows here instead",
+            highlight=False,
+        )
+        console.print(text, highlight=False, markup=False, soft_wrap=True)
+        return False

@@ -102,6 +102,8 @@ def test_catalog_engine_gets_the_right_verdict(
         ([str(ENGINES / "lecture_micrograd.py"), "--op", "tanh(x)=x"], ["already an op"]),
         ([str(ENGINES / "lecture_micrograd.py"), "--op", "f(x)=x * y"], ["uses y"]),
         ([str(ENGINES / "lecture_micrograd.py"), "--replay", "tanh(x)"], ["--replay needs --at"]),
+        ([str(ENGINES / "lecture_micrograd.py"), "--json", "/no/such/folder/r.json"], ["--json", "does not exist"]),
+        ([str(ENGINES / "lecture_micrograd.py"), "--json", "/tmp"], ["--json", "is a directory"]),
     ],
 )
 def test_usage_errors_name_the_flag(capsys: pytest.CaptureFixture[str], argv: list[str], words: list[str]) -> None:

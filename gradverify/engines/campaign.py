@@ -12,15 +12,15 @@ to run are reported as nondeterminism, not as a crash of the search.
 from __future__ import annotations
 
 import contextlib
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from autodiff.ops import OPS
 from gradverify.engines.probes import FORMS, Row
 from gradverify.engines.remote import RemoteEngine
 from gradverify.engines.walks import Finding
+from gradverify.fuzz import private_hypothesis_home
 from oracles.check import Checker, PointOutsideDomain
 from oracles.custom import expand
 from oracles.engines import EngineAdapter, EngineRun
@@ -198,24 +198,8 @@ def _search(
                 counted[name] = counted.get(name, 0) + 1
 
     with (
-        _scratch_home(),
+        private_hypothesis_home(),
         contextlib.suppress(Exception),
     ):  # the failure (or Hypothesis's note that it could not replay it)
         check()
     return (tuple(failure) if failure else None), counted
-
-
-@contextlib.contextmanager
-def _scratch_home() -> Iterator[None]:
-    """Hypothesis keeps files (a cache of the constants in the code it runs) in `.hypothesis/` of the current
-    directory even with no example database. check-engine writes nothing the user did not ask for: they go to
-    a temporary folder, removed afterwards."""
-    from hypothesis import configuration
-
-    before = configuration.storage_directory(intent_to_write=False)
-    with tempfile.TemporaryDirectory(prefix="gradverify-") as scratch:
-        configuration.set_hypothesis_home_dir(scratch)
-        try:
-            yield
-        finally:
-            configuration.set_hypothesis_home_dir(str(before))

@@ -17,7 +17,6 @@ hang, recurse forever, print without end or kill the interpreter, and the report
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -28,7 +27,7 @@ from autodiff.ops import OPS
 from gradverify.engines import campaign, probes, walks
 from gradverify.engines.remote import EngineSpecError, RemoteEngine
 from gradverify.engines.report import Report, flag_words
-from gradverify.usage import UsageError
+from gradverify.usage import UsageError, writable, write_json
 from oracles.check import Checker
 from oracles.custom import declared, parse_definition
 
@@ -58,6 +57,8 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout!r}")
     if args.examples < 0:
         raise UsageError(f"--examples must be 0 or more, got {args.examples}")
+    if args.json:
+        writable("--json", args.json)  # before the work, not after it
 
 
 def check_engine(args: argparse.Namespace, console: Any) -> int:
@@ -110,9 +111,8 @@ def _check_engine(args: argparse.Namespace, console: Any, custom: dict[str, int]
             _run(engine, report, args, seconds, status.update, custom)
         report.seconds = seconds
         report.render(console)
-        if args.json:
-            with open(args.json, "w", encoding="utf-8") as fh:
-                json.dump(report.to_json(), fh, indent=2)
+        if args.json and not write_json(args.json, report.to_json(), console):
+            return 2
         return report.exit_status
     finally:
         engine.close()
