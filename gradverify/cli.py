@@ -595,12 +595,13 @@ def build_parser() -> argparse.ArgumentParser:
     engine = sub.add_parser(
         "check-engine",
         help="check someone else's micrograd-style engine, op by op",
-        description="Loads an engine from a file or module in a separate process, adapts to its API (class name, "
-        "data/value, grad as attribute or method, backward/backprop, leaves that must opt in), and checks every op "
-        "alone and in small contexts, every form with a number on either side, how backward() walks shared nodes, "
-        "and random expressions. Reports per op: correct, wrong value, wrong gradient, crash, returns None, returns "
-        "a plain number, gradient is not a number, overwrites its input's gradient, ignores the incoming gradient, "
-        "too slow, missing, unsupported; and engine-level findings (see README).",
+        description="Loads an engine from a file or module in a separate process and adapts to its API (class\n"
+        "name, data/value, grad as attribute or method, backward/backprop, inputs that must opt in). Checks every\n"
+        "op alone and in small contexts, every form with a number on either side, how backward() walks shared\n"
+        "nodes, and random expressions. Each op: correct, wrong value, wrong gradient, crash, returns None,\n"
+        "returns a number, gradient not a number, overwrites gradient, ignores out.grad, too slow, missing or\n"
+        "unsupported; and engine-level findings (the README lists them all).\n\n"
+        "exit status: 0 every op it has is right, 1 a defect, 2 usage, 3 nothing could be verified",
         epilog=EXAMPLES["check-engine"],
         formatter_class=formatter,
     )
