@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -179,3 +180,22 @@ def test_what_the_engine_prints_stays_out_of_the_report(tmp_path: Path, capfd: p
     flood = next(f for f in report["findings"] if f["code"] == "stderr-flood")
     assert "MB" in flood["detail"] or "KB" in flood["detail"]
     assert report["output_bytes"] > 100_000
+
+
+def test_a_form_reported_wrong_is_left_out_of_the_random_expressions_however_its_number_is_made() -> None:
+    """rpow_backwards gets `c ** x` wrong (its own row). In random expressions the base can be a constant or a
+    numbers-only subexpression that Python computes, `(1.0 + 0.5) ** x`: both go in as leaves, or the search
+    blames the engine as a whole for the row's fault (a second, false, engine-level finding)."""
+    from gradverify.engines.remote import RemoteEngine
+    from oracles.expr import parse
+
+    engine = RemoteEngine(str(ENGINES / "rpow_backwards.py"), {}, timeout=10.0)
+    try:
+        computed = parse("(1.0 + 0.5) ** x")
+        right = 1.5**0.5 * math.log(1.5)  # d/dx 1.5 ** x at x = 0.5
+        assert engine.run(computed, {"x": 0.5}).grads["x"] != pytest.approx(right, rel=1e-12, abs=0)  # the fault
+        engine.wrap = [("powv", 0)]
+        for expr in (parse("1.5 ** x"), computed):
+            assert engine.run(expr, {"x": 0.5}).grads["x"] == pytest.approx(right, rel=1e-12, abs=0)
+    finally:
+        engine.child.close()

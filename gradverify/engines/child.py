@@ -715,10 +715,11 @@ def observe(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
         else:
             assert isinstance(node, Apply)
             args = [built[a.digest] for a in node.args]
-            for side, a in enumerate(node.args):
-                # A form this engine gets wrong (reported on its own row): the number goes in as a leaf.
-                if isinstance(a, Const) and [node.op, side] in wrap:
-                    args[side] = engine.leaf(a.value)
+            for side in range(len(args)):
+                # A form this engine gets wrong (reported on its own row): the number goes in as a leaf, be it
+                # a constant or a numbers-only subexpression such as (-1.0 * -1.0 + 0.5), which Python computed.
+                if _is_number(args[side]) and [node.op, side] in wrap:
+                    args[side] = engine.leaf(_as_float(args[side]))
             how = engine.config["ops"].get(node.op)
             method = how[1] if how else None
             if how and how[0] == "operator":
