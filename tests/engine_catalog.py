@@ -937,6 +937,18 @@ CATALOG: list[Entry] = [
         missing=frozenset({"c ** x", "powv"}),
     ),
     Entry(
+        "required_children_op.py",
+        (
+            "A correct engine whose constructor has no defaults: every node, leaves too, is Value(data, children, "
+            "op), numbers wrapped as Value(c, [], 'const'). gradverify must make its inputs as Value(x, "
+            "children=(), op='') by itself. An iterative topological sort; relu, tanh, sigmoid, exp, log; "
+            "`x ** y` raises TypeError on purpose; no __rtruediv__ or __rpow__."
+        ),
+        exit=0,
+        notes=frozenset({"overflow-large-inputs", "second-backward-not-accumulating"}),
+        missing=frozenset({"c ** x", "c / x", "powv"}),
+    ),
+    Entry(
         "gradient_backprop_closures.py",
         (
             "A correct engine with PyTorch-ish names: gradients in `.gradient`, reverse mode via `backprop()` "

@@ -199,3 +199,25 @@ def test_a_form_reported_wrong_is_left_out_of_the_random_expressions_however_its
             assert engine.run(expr, {"x": 0.5}).grads["x"] == pytest.approx(right, rel=1e-12, abs=0)
     finally:
         engine.child.close()
+
+
+def test_an_import_slower_than_the_time_limit_names_the_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    slow = tmp_path / "trains_at_import.py"
+    slow.write_text((ENGINES / "lecture_micrograd.py").read_text() + "\nimport time\ntime.sleep(5)\n")
+    assert main(["check-engine", str(slow), "--timeout", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "took more than 1 s" in err
+    assert "--timeout" in err
+
+
+def test_inputs_of_a_constructor_without_defaults_are_made_with_no_children(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entry = next(e for e in CATALOG if e.file == "required_children_op.py")
+    code, report, _ = check(tmp_path, entry, "--examples", "0")
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "Value(1.5, children=(), op='')" in out  # how inputs are made, said once
+    assert report["ops"]["powv"]["detail"].startswith("the engine refuses it: TypeError")  # its own raise

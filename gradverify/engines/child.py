@@ -323,6 +323,16 @@ def detect(engine: Engine, overrides: Mapping[str, Any], custom: Mapping[str, in
                     config.setdefault("notes_early", []).append(f"inputs are made as {sub}(x)")
                     break
                 config["leaf_class"] = None
+        if not leaf_class and not config["leaf_kwargs"]:
+            # Value(data, _children, _op) with no defaults: a leaf has no children and no op.
+            fill = _leaf_arguments(engine.cls)
+            if fill:
+                config["leaf_kwargs"] = fill
+                probe = _attempt(functools.partial(engine.leaf, 1.5))
+                if probe is not None:
+                    config.setdefault("notes_early", []).append(f"inputs are made as {_leaf_text(engine, 1.5)}")
+                    return _finish_detect(engine, overrides, custom, config, probe)
+                config["leaf_kwargs"] = {}
         if config.get("leaf_class"):
             return _finish_detect(engine, overrides, custom, config, probe)
         flag = "--leaf-kwargs" if config["leaf_kwargs"] else "--leaf-kwargs (e.g. requires_grad=True)"
@@ -332,6 +342,31 @@ def detect(engine: Engine, overrides: Mapping[str, Any], custom: Mapping[str, in
             "with --leaf-class"
         ) from None
     return _finish_detect(engine, overrides, custom, config, probe)
+
+
+_CHILDREN_WORDS = {"children", "prev", "parents", "parent", "inputs", "operands", "args", "deps", "sources", "srcs"}
+_OP_WORDS = {"op", "operation", "opname", "label", "name", "tag"}
+
+
+def _leaf_arguments(cls: Any) -> dict[str, Any]:
+    """The constructor's required arguments after the value, when each is plainly a node's children (given
+    as ()) or its op or label (given as ''); {} when any other argument is required."""
+    try:
+        params = list(inspect.signature(cls).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return {}
+    fill: dict[str, Any] = {}
+    for p in params:
+        if p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.POSITIONAL_ONLY):
+            continue
+        word = p.name.strip("_").lower()
+        if word in _CHILDREN_WORDS:
+            fill[p.name] = ()
+        elif word in _OP_WORDS:
+            fill[p.name] = ""
+        else:
+            return {}
+    return fill
 
 
 def _subclasses(engine: Engine) -> list[str]:

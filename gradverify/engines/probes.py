@@ -423,7 +423,8 @@ def _classify_alone(row: Row, observed: list[tuple[Case, Observation]]) -> None:
     if refusals and not usable:
         case, obs = refusals[0]
         assert obs.error is not None
-        how = "Python says the operator is not defined" if obs.error.get("unsupported") else "the engine refuses it"
+        python = obs.error.get("unsupported") and not obs.error.get("refused")  # a raise in the engine is its own
+        how = "Python says the operator is not defined" if python else "the engine refuses it"
         row.kind = "unsupported" if row.name in FORMS else "missing"
         row.detail = f"{how}: {obs.error['text']}"
         row.case = case

@@ -83,7 +83,9 @@ class RemoteEngine(EngineAdapter):
         try:
             loaded = self._request(("load", spec, self.overrides, self.custom), what=f"loading {spec}")
         except _Failed as e:  # the import itself hangs or kills the interpreter: nothing to check
-            raise EngineSpecError(str(e)) from None
+            slow = "took more than" in str(e)
+            hint = " (a file that trains a model or downloads data when imported needs longer: --timeout 60)"
+            raise EngineSpecError(f"{e}{hint if slow else ''}") from None
         self.where: str = loaded["where"]
         self.config: dict[str, Any] = loaded["config"]
         self.backward_problem: str | None = None
