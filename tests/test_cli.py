@@ -325,6 +325,21 @@ def test_fuzz_and_bugs_write_nothing_they_were_not_asked_to(tmp_path: Path, argv
     assert list(tmp_path.iterdir()) == []
 
 
+def test_hypothesis_home_is_given_back_as_it_was(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # After a private home, Hypothesis writes where it did before (an earlier version gave back the repr of its
+    # StorageDirectory object, and later runs in the process wrote to a folder named '<hypothesis...>').
+    from hypothesis.configuration import storage_directory
+
+    from gradverify.fuzz import private_hypothesis_home
+
+    monkeypatch.delenv("HYPOTHESIS_STORAGE_DIRECTORY", raising=False)
+    before = storage_directory("constants", intent_to_write=False).path
+    with private_hypothesis_home():
+        inside = storage_directory("constants", intent_to_write=False).path
+        assert inside.parent.name.startswith("gradverify-hypothesis-")  # a temporary home of its own
+    assert storage_directory("constants", intent_to_write=False).path == before
+
+
 def test_fuzz_caps_workers_at_the_cpus(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "fuzz", "--examples", "2", "--workers", "512", "--seed", "1", "--max-ops", "3")
     assert code == 0
