@@ -116,6 +116,17 @@ def test_usage_errors_name_the_flag(capsys: pytest.CaptureFixture[str], argv: li
     assert "Traceback" not in err
 
 
+def test_a_library_the_engine_lacks_is_named_with_how_to_install_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = tmp_path / "needs_a_library.py"
+    engine.write_text("import no_such_library_xyz\n" + (ENGINES / "lecture_micrograd.py").read_text())
+    assert main(["check-engine", str(engine)]) == 2
+    err = capsys.readouterr().err
+    assert "No module named 'no_such_library_xyz'" in err
+    assert "-m pip install no_such_library_xyz" in err
+
+
 def test_a_flag_that_names_something_real_is_taken(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = tmp_path / "r.json"
     flags = ["--data-attr", "value", "--grad-attr", "gradient", "--backward-method", "backprop", "--seed-root", "yes"]
