@@ -253,7 +253,8 @@ def load(spec: str) -> Engine:
         if isinstance(e, ModuleNotFoundError) and e.name and e.name.split(".")[0] not in sys.modules:
             # A library the engine imports is not where gradverify runs (a virtual environment of its own).
             library = e.name.split(".")[0]
-            hint = f"; if {library} is a library, install it where gradverify runs: {sys.executable} -m pip install {library}"
+            pip = f"{sys.executable} -m pip install {library}"
+            hint = f"; if {library} is a library, install it where gradverify runs: {pip}"
         raise EngineSpecError(f"importing {target} failed: {type(e).__name__}: {e}{_where(e, [])}{hint}") from None
     if class_name:
         cls = getattr(module, class_name, None)
