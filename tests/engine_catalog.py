@@ -949,6 +949,17 @@ CATALOG: list[Entry] = [
         missing=frozenset({"c ** x", "c / x", "powv"}),
     ),
     Entry(
+        "tensor_like_scalar.py",
+        (
+            "A correct torch-like scalar engine: class `Tensor` with `shape = ()` and `item()`, as a 0-d tensor "
+            "has; gradverify must not take its nodes for numbers (it did, and reported 7 false problems). "
+            "Iterative topological sort; relu, tanh, sigmoid, exp, log; `x ** y` raises TypeError on purpose."
+        ),
+        exit=0,
+        notes=frozenset({"overflow-large-inputs", "second-backward-not-accumulating"}),
+        missing=frozenset({"c ** x", "c / x", "powv"}),
+    ),
+    Entry(
         "gradient_backprop_closures.py",
         (
             "A correct engine with PyTorch-ish names: gradients in `.gradient`, reverse mode via `backprop()` "

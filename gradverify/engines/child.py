@@ -283,11 +283,17 @@ def load(spec: str) -> Engine:
 # ---------------------------------------------------------------------------------------------------------
 
 
+# Libraries whose 0-d arrays hold one number (an engine storing `np.array(2.0)` or `torch.tensor(2.0)`).
+_ARRAY_LIBRARIES = frozenset({"numpy", "torch", "jax", "jaxlib", "cupy", "mlx", "tensorflow"})
+
+
 def _is_number(x: Any) -> bool:
     if isinstance(x, numbers.Number):
         return True
-    shape = getattr(x, "shape", None)
-    return shape == () and hasattr(x, "item")
+    # A 0-d array of an array library; not the engine's own class, which may look like one (`shape = ()` and
+    # `item()` on a torch-like scalar Tensor).
+    library = type(x).__module__.split(".")[0]
+    return library in _ARRAY_LIBRARIES and getattr(x, "shape", None) == () and hasattr(x, "item")
 
 
 def _as_float(x: Any) -> float:
