@@ -960,6 +960,63 @@ CATALOG: list[Entry] = [
         missing=frozenset({"c ** x", "c / x", "powv"}),
     ),
     Entry(
+        "reexport_package",
+        (
+            "The lecture's Value in a package's private module, re-exported by its __init__.py; the folder is "
+            "given. gradverify took only classes defined in __init__.py itself and said there was no Value class."
+        ),
+        exit=0,
+        notes=frozenset({"overflow-large-inputs", "recursion-deep-graph", "second-backward-not-accumulating"}),
+        missing=frozenset({"c ** x", "c - x", "c / x", "log", "powv", "relu", "sigmoid"}),
+    ),
+    Entry(
+        "src_relative/autograd.py",
+        (
+            "An engine in src/ without __init__.py that imports a module beside it relatively (`from .consts "
+            "import ...`), so it cannot be run as a file of its own; log's backward overwrites its input's "
+            "gradient (`=`)."
+        ),
+        exit=1,
+        ops={"log": frozenset({"overwrites-gradient"})},
+        notes=frozenset({"overflow-large-inputs", "second-backward-not-accumulating"}),
+        missing=frozenset({"c ** x", "c / x", "powv"}),
+    ),
+    Entry(
+        "pow_refuses_with_exception.py",
+        (
+            "A correct engine whose __pow__ refuses a Value exponent with `raise Exception(...)`: a refusal "
+            "written for that case whatever the exception's class (it was a crash unless the class was "
+            "TypeError, AssertionError or NotImplementedError)."
+        ),
+        exit=0,
+        notes=frozenset({"overflow-large-inputs", "second-backward-not-accumulating"}),
+        missing=frozenset({"c ** x", "c / x", "powv"}),
+    ),
+    Entry(
+        "overwrite_everywhere_set.py",
+        (
+            "add, mul and tanh all overwrite (`=`) in backward, and `_prev` is a set: which user of a shared node "
+            "writes last changes from run to run, and the gradients with it (-0.60 on one run, -1.90 on another, "
+            "against 1.09). That is nondeterminism, a defect, not the last-bits note it was reported as. Each op's "
+            "own code assigns (`self.grad = ...`), so the rows are blamed, not backward() (which looks the same from "
+            "outside); tanh's overwrite shows in `tanh(x) + x` (add's, first in the walk, lands on a zero). `x + c` "
+            "and `x * c` are add and mul."
+        ),
+        exit=1,
+        ops={
+            "add": frozenset({"overwrites-gradient"}),
+            "mul": frozenset({"overwrites-gradient"}),
+            "tanh": frozenset({"overwrites-gradient"}),
+            "x + c": frozenset({"overwrites-gradient", "wrong-gradient"}),
+            "x * c": frozenset({"overwrites-gradient", "wrong-gradient"}),
+        },
+        engine=frozenset({"nondeterministic"}),
+        missing=frozenset(
+            {"sub", "div", "neg", "pow", "powv", "relu", "sigmoid", "exp", "log"}
+            | {"x - c", "c - x", "x / c", "c / x", "c ** x", "c + x", "c * x"}
+        ),
+    ),
+    Entry(
         "gradient_backprop_closures.py",
         (
             "A correct engine with PyTorch-ish names: gradients in `.gradient`, reverse mode via `backprop()` "

@@ -164,12 +164,15 @@ def _run(
     with _phase(seconds, "ops in context"):
         say("probing each op in context...")
         probes.self_reuse(engine, rows, checker)
-        overwrites = _walk_overwrites(rows)
+        assigners = engine.grad_assigners()
+        overwrites = _walk_overwrites(rows, assigners)
         if overwrites is not None:
             findings.append(overwrites)
         trust = probes.trusted(rows)
-        if overwrites is not None:
-            trust.reuse = None  # every reuse fails in the walk itself: no reuse context can blame an op
+        if overwrites is not None or _all_binary_overwrite(rows):
+            trust.reuse = None  # every reuse fails in the walk or in the op that reuses: no row is blamed so...
+            if rows["add"].kind in ("correct", "overwrites-gradient"):  # ...but f(x) + x, whose root writes first
+                probes.overwrites_beside_the_walk(engine, rows, checker, "add", assigners)
         probes.probe_in_context(engine, rows, checker, trust, nested=False, unstable=unstable)
     ok_ops = {name for name in rows if name in OPS and rows[name].kind == "correct"}
     trust = probes.trusted(rows)
@@ -182,7 +185,8 @@ def _run(
         slow = walks.timing(engine, ok_ops, budget=min(args.timeout, 10.0))
         if slow is not None:
             findings.append(slow)
-        bits = walks.last_bits(engine, checker, ok_ops)
+        running = {n for n in existing if rows[n].kind in ("correct", "overwrites-gradient", "wrong-gradient")}
+        bits = walks.last_bits(engine, checker, ok_ops | ({"add", "mul"} & running))
         if bits is not None and not any(f.code.startswith("nondeterministic") for f in findings):
             findings.append(bits)
     if walk_ok:
@@ -200,12 +204,21 @@ def _run(
     _finish(engine, report, unstable)
 
 
-def _walk_overwrites(rows: dict[str, probes.Row]) -> walks.Finding | None:
-    """Every binary op counts only one use of `x op x`: that is how backward() adds gradients, not one op's
-    slip (an op of its own that overwrites leaves the others right). The rows are cleared, the engine named."""
+def _all_binary_overwrite(rows: dict[str, probes.Row]) -> bool:
     binary = [r for n, r in rows.items() if n in ("add", "sub", "mul", "div") and r.kind not in ("missing",)]
     hit = [r for r in binary if r.kind == "overwrites-gradient" and r.detail.startswith("x ")]
-    if len(binary) < 2 or len(hit) < len(binary):
+    return len(binary) >= 2 and len(hit) == len(binary)
+
+
+def _walk_overwrites(rows: dict[str, probes.Row], assigners: set[str]) -> walks.Finding | None:
+    """Every binary op counts only one use of `x op x`: that is how backward() adds gradients, not one op's
+    slip (an op of its own that overwrites leaves the others right). The rows are cleared, the engine named;
+    unless each of those ops' own code assigns its input's gradient (`self.grad = ...`): then they are the
+    ops' faults, on their rows."""
+    if not _all_binary_overwrite(rows):
+        return None
+    hit = [r for n, r in rows.items() if n in ("add", "sub", "mul", "div") and r.kind == "overwrites-gradient"]
+    if all(r.op in assigners for r in hit):
         return None
     shown = "; ".join(r.detail for r in hit[:2])
     for r in hit:
@@ -262,6 +275,8 @@ def _clear_walk_failures(engine: RemoteEngine, report: Report) -> None:
     relu(x) itself, still is)."""
     for row in report.rows.values():
         if row.defect and row.case is not None and row.kind not in ("crash", "too-slow"):
+            if row.walk_independent:
+                continue
             obs = engine.observe(row.case.expr, row.case.point, row.case.ints)
             if obs.nodes is not None and obs.nodes > 1:
                 row.notes.append(f"found wrong in {row.case.text()}, {obs.nodes} nodes, which the walk can misorder")

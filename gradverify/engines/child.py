@@ -192,7 +192,17 @@ def _import_file(path: str) -> Any:
     try:
         mod_spec.loader.exec_module(module)
         return module
-    except ModuleNotFoundError as e:
+    except ImportError as e:
+        if not isinstance(e, ModuleNotFoundError):
+            # `from .consts import ...` in a folder without __init__.py (src/autograd.py): the folder imported as
+            # a namespace package, the file as its module.
+            folder = os.path.dirname(path)
+            package, stem = os.path.basename(folder), os.path.splitext(os.path.basename(path))[0]
+            if "relative import" not in str(e) or not (package.isidentifier() and stem.isidentifier()):
+                raise
+            del sys.modules[name]
+            sys.path.insert(0, os.path.dirname(folder))
+            return importlib.import_module(f"{package}.{stem}")
         folder, dotted = os.path.dirname(path), [os.path.splitext(os.path.basename(path))[0]]
         for _ in range(3):
             dotted.insert(0, os.path.basename(folder))
@@ -201,6 +211,14 @@ def _import_file(path: str) -> Any:
                 sys.path.insert(0, folder)
                 return importlib.import_module(".".join(dotted))
         raise
+
+
+def _has_file(c: Any) -> bool:
+    try:
+        inspect.getfile(c)
+    except TypeError:  # a built-in class
+        return False
+    return True
 
 
 def _package_of(path: str) -> tuple[str | None, str]:
@@ -261,11 +279,18 @@ def load(spec: str) -> Engine:
         if not inspect.isclass(cls):
             raise EngineSpecError(f"{target} has no class {class_name}")
         return Engine(module, cls, f"{target}:{class_name}", roots)
+
+    def engine_like(c: Any) -> bool:
+        return any(hasattr(c, m) for m in ("__add__", "__mul__", "tanh", "relu"))
+
+    classes = [c for _, c in inspect.getmembers(module, inspect.isclass) if engine_like(c)]
+    # Defined in the file itself, or, for a package, in one of its modules (`from ._value import Value` in
+    # __init__.py); failing that, imported from a file beside it (`from engine import Value`).
     candidates = [
-        c
-        for _, c in inspect.getmembers(module, inspect.isclass)
-        if c.__module__ == module.__name__ and any(hasattr(c, m) for m in ("__add__", "__mul__", "tanh", "relu"))
+        c for c in classes if c.__module__ == module.__name__ or c.__module__.startswith(module.__name__ + ".")
     ]
+    if not candidates:
+        candidates = [c for c in classes if _in_engine(inspect.getfile(c), roots) if _has_file(c)]
     if not candidates:
         raise EngineSpecError(f"{target}: no class with + or * (a Value class); name one with {target}:CLASS")
 
@@ -691,7 +716,7 @@ def _error(e: BaseException, engine: Engine, phase: str, op: str | None, method:
     )
     refused = (
         phase == "forward"
-        and isinstance(e, (AssertionError, NotImplementedError, TypeError))
+        and isinstance(e, Exception)  # `raise Exception("only float and int are supported")` too
         and len(mine) == 1
         and method is not None
         and mine[0][2].rsplit(".", 1)[-1] == method
@@ -961,7 +986,48 @@ def _answer(kind: str, rest: list[Any]) -> Any:
         return ("ok", chain(engine, *rest))
     if kind == "warnings":
         return ("ok", {k: v[0] for k, v in _state["warnings"].items()})
+    if kind == "grad_assigners":
+        return ("ok", grad_assigners(engine))
     return ("error", f"unknown request {kind!r}")
+
+
+def grad_assigners(engine: Engine) -> list[str]:
+    """The ops whose own code (closures included) assigns an input's gradient, `self.grad = ...` or
+    `other.grad = ...`, rather than adding to it: read from the source, to tell an op that overwrites from a
+    backward() that does, which look the same from outside."""
+    import ast
+    import textwrap
+
+    grad = engine.config.get("grad")
+    found: list[str] = []
+    for op, how in engine.config.get("ops", {}).items():
+        if not how or not grad:
+            continue
+        kind, name = how
+        where = engine.module if kind == "function" else engine.cls
+        function = getattr(where, name, None)
+        if function is None:
+            continue
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+        except (TypeError, OSError, SyntaxError, IndentationError):
+            continue
+        top = tree.body[0] if tree.body else None
+        if not isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        inputs = {a.arg for a in top.args.args}
+        # Names bound to an input inside the op (`other = other if isinstance(...) else Value(other)`) stay inputs.
+        for node in ast.walk(top):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if (
+                        isinstance(target, ast.Attribute)
+                        and target.attr == grad
+                        and isinstance(target.value, ast.Name)
+                        and target.value.id in inputs
+                    ):
+                        found.append(op)
+    return sorted(set(found))
 
 
 def _declare(custom: Mapping[str, int]) -> None:

@@ -211,6 +211,11 @@ class RemoteEngine(EngineAdapter):
             return obs.describe() if not obs.ok else _not_numbers(obs)
         return [float(obs.grads[n] or 0.0) for n in names]
 
+    def grad_assigners(self) -> set[str]:
+        """The ops whose source assigns an input's gradient (`self.grad = ...`) instead of adding to it."""
+        status, payload = self.ask("grad_assigners")
+        return set(payload) if status == "ok" else set()
+
     def warnings(self) -> dict[str, int]:
         status, payload = self.ask("warnings")
         return payload if status == "ok" else {}

@@ -1,0 +1,2 @@
+LEAF = ""
+CONST = "const"
