@@ -232,3 +232,17 @@ def test_inputs_of_a_constructor_without_defaults_are_made_with_no_children(
     assert code == 0, out
     assert "Value(1.5, children=(), op='')" in out  # how inputs are made, said once
     assert report["ops"]["powv"]["detail"].startswith("the engine refuses it: TypeError")  # its own raise
+
+
+def test_an_op_that_fails_everywhere_is_not_also_an_overflow(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # tanh returns None: its row says so, and tanh(800) returning None is not a float overflowing.
+    entry = next(e for e in CATALOG if e.file == "tanh_none_neg_float.py")
+    code, report, _ = check(tmp_path, entry, "--examples", "0")
+    capsys.readouterr()
+    assert code == 1
+    assert report["ops"]["tanh"]["kind"] == "returns-none"
+    assert all("None" not in f["detail"] for f in report["findings"] if f["code"] == "overflow-large-inputs")
+    codes = {f["code"] for f in report["findings"]}
+    assert "overflow-large-inputs" not in codes

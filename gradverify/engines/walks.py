@@ -383,6 +383,9 @@ def _secs(s: float | None) -> str:
 # ---------------------------------------------------------------------------------------------------------
 
 
+OVERFLOWS = frozenset({"OverflowError", "FloatingPointError", "ZeroDivisionError", "ValueError"})
+
+
 def deep_and_large(engine: RemoteEngine, ops: set[str], existing: set[str]) -> list[Finding]:
     """RecursionError on a 3,000-node chain (of an op that passed), and overflow on large inputs (of every op
     the engine has)."""
@@ -398,7 +401,11 @@ def deep_and_large(engine: RemoteEngine, ops: set[str], existing: set[str]) -> l
         if name in existing:
             expr = Apply(name, (Var("x"),))
             obs = engine.observe(expr, {"x": x})
-            if not obs.numbers_ok() or not all(math.isfinite(g or 0.0) for g in obs.grads.values()):
+            # What floats cannot hold: an OverflowError (or its kin), or inf / NaN. Any other failure (returns
+            # None, a TypeError) is the op's own, already on its row.
+            error = obs.error["type"] if obs.error is not None else ""
+            numbers = [obs.value, *obs.grads.values()] if obs.ok else []
+            if error in OVERFLOWS or any(isinstance(v, float) and not math.isfinite(v) for v in numbers):
                 large.append(f"{name}({x:g}): {obs.describe() if not obs.ok else obs.grads}")
     if large:
         findings.append(Finding("overflow-large-inputs", False, "; ".join(large)))
