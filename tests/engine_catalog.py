@@ -1017,6 +1017,16 @@ CATALOG: list[Entry] = [
         ),
     ),
     Entry(
+        "value_in_n.py",
+        (
+            "A correct engine whose number is in `.n`, a name gradverify does not know: found as the one attribute "
+            "of a new leaf holding its number (it was a usage error asking for --data-attr)."
+        ),
+        exit=0,
+        notes=frozenset({"overflow-large-inputs", "second-backward-not-accumulating"}),
+        missing=frozenset({"c ** x", "c / x", "powv"}),
+    ),
+    Entry(
         "gradient_backprop_closures.py",
         (
             "A correct engine with PyTorch-ish names: gradients in `.gradient`, reverse mode via `backprop()` "

@@ -434,6 +434,20 @@ def _finish_detect(
                 break
         if "data" in config:
             break
+    if "data" not in config and not data:
+        # A name of the student's own (`.n`, `.x`): the one attribute of a new leaf that holds its number.
+        names = set(getattr(probe, "__dict__", {})) | {
+            s for c in type(probe).__mro__ for s in getattr(c, "__slots__", ())
+        }
+        holding = [
+            n
+            for n in sorted(names)
+            if _is_number(_attempt(functools.partial(getattr, probe, n)))
+            and _as_float(getattr(probe, n)) == 1.5
+            and _as_float(getattr(engine.leaf(-0.25), n, 0.0)) == -0.25
+        ]
+        if len(holding) == 1:
+            config["data"], config["data_call"] = holding[0], False
     if "data" not in config:
         if data:
             raise EngineSpecError(f"--data-attr {data}: {_leaf_text(engine, 1.5)}.{data} does not hold 1.5")
