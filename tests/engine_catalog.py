@@ -1027,6 +1027,21 @@ CATALOG: list[Entry] = [
         missing=frozenset({"c ** x", "c / x", "powv"}),
     ),
     Entry(
+        "distinct_parents_per_path.py",
+        (
+            "Scalar(value, parents, op) asserts `len(parents) == len(set(parents))`: `x + x` and `x * x` are "
+            "refused on purpose (were 'crash' rows, and no graph walk was judged). backward() recurses once per "
+            "path with whatever gradient has arrived: `t = x + y; t + x + t` gives d/dx 5, exactly 3."
+        ),
+        exit=1,
+        engine=frozenset({"shared-node-visited-twice", "wrong-order"}),
+        notes=frozenset({"recursion-deep-graph", "second-backward-not-accumulating"}),
+        missing=frozenset(
+            {"sub", "div", "neg", "pow", "powv", "tanh", "sigmoid", "exp", "log"}
+            | {"x + c", "c + x", "x - c", "c - x", "x * c", "c * x", "x / c", "c / x", "c ** x"}
+        ),
+    ),
+    Entry(
         "gradient_backprop_closures.py",
         (
             "A correct engine with PyTorch-ish names: gradients in `.gradient`, reverse mode via `backprop()` "

@@ -748,6 +748,7 @@ def _error(e: BaseException, engine: Engine, phase: str, op: str | None, method:
         "op": op,
         "unsupported": unsupported,
         "refused": refused,
+        "explicit": isinstance(e, Exception) and bool(mine) and _explicit(mine[-1]),  # an assert/raise line
         "missing_method": isinstance(e, _Missing),
     }
 

@@ -117,6 +117,7 @@ class Row:
     passed: list[tuple[Case, Observation]] = field(default_factory=list)  # alone, for the context probes
     refuses: str = ""  # "int" or "float": numbers of this kind it does not take (`x ** 0.5` with int powers only)
     walk_independent: bool = False  # its fault was shown where the walk's order cannot matter (`f(x) + x`)
+    refuses_self_reuse: bool = False  # `x op x` refused on purpose (an assert that an op's inputs differ)
 
     @property
     def defect(self) -> bool:
@@ -694,6 +695,12 @@ def self_reuse(engine: RemoteEngine, rows: dict[str, Row], checker: Checker) -> 
             obs = engine.observe(expr, case.point)
             row.checked += 1
             problem = _problem(case, obs)
+            if problem is not None and obs.error is not None and obs.error.get("explicit"):
+                # `assert len(parents) == len(set(parents))`: the engine refuses a node used twice by one op, on
+                # purpose. A limit, said on the row; shared nodes are still judged in other shapes.
+                row.notes.append(f"refuses x {op.symbol} x on purpose: {obs.describe()}")
+                row.refuses_self_reuse = True
+                break
             if problem is not None:
                 row.fail(problem[0], problem[1], case)
                 break

@@ -38,7 +38,7 @@ CODES = {
     "nondeterministic": "nondeterministic: the same expression gave different gradients",
     "process-dies": "the engine kills the process",
     "backward-hangs": "backward() does not return",
-    "random-expressions": "wrong gradient in random expressions, though every op is right alone",
+    "random-expressions": "wrong gradient in random expressions, though each op in them is right alone",
     "recursion-deep-graph": "RecursionError on a deep graph",
     "overflow-large-inputs": "overflow on large inputs",
     "second-backward-not-accumulating": "a second backward() does not accumulate exactly (PyTorch's semantics)",
