@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -456,9 +457,9 @@ def _problem(case: Case, obs: Observation) -> tuple[str, str] | None:
     if obs.status == "error":
         text = obs.error["text"] if obs.error else ""
         hint = ""
-        if any(c.value for c in nodes(case.expr) if isinstance(c, Const)) and (
-            "'int' object has no attribute" in text or "'float' object has no attribute" in text
-        ):
+        missing = re.search(r"'(?:int|float)' object has no attribute '(\w+)'", text)
+        # `other.data` with `other` the number itself; not `out._backward = ...` on a result left a float.
+        if any(c.value for c in nodes(case.expr) if isinstance(c, Const)) and missing and "backward" not in missing[1]:
             hint = " (the number is used as if it were a Value: it is never wrapped)"
         return "crash", f"{shown}: {obs.describe()}{hint}"
     if obs.status == "bad":
