@@ -1042,6 +1042,34 @@ CATALOG: list[Entry] = [
         ),
     ),
     Entry(
+        "assert_line_touches_number.py",
+        (
+            "__mul__ begins with an assert that reads `other.value`: with a number that line raises "
+            "AttributeError, a crash of `x * c` (it passed as a refusal once any exception on an assert line "
+            "counted as one, and the engine got a clean bill)."
+        ),
+        exit=1,
+        ops={"x * c": frozenset({"crash"})},
+        notes=frozenset({"recursion-deep-graph", "second-backward-not-accumulating"}),
+        missing=frozenset(
+            {"sub", "div", "neg", "pow", "powv", "relu", "tanh", "sigmoid", "exp", "log"}
+            | {"x - c", "c - x", "x / c", "c / x", "c ** x", "c * x"}
+        ),
+    ),
+    Entry(
+        "value_beside_unfinished_tensor.py",
+        (
+            "A correct scalar Value and an unfinished numpy Tensor in one file; gradverify picked Tensor (the "
+            "names were ranked alphabetically) and reported 5 false problems."
+        ),
+        exit=0,
+        notes=frozenset({"recursion-deep-graph", "second-backward-not-accumulating"}),
+        missing=frozenset(
+            {"c ** x", "c - x", "c / x", "div", "exp", "log", "neg", "pow", "powv", "relu", "sigmoid", "sub"}
+            | {"x - c", "x / c"}
+        ),
+    ),
+    Entry(
         "gradient_backprop_closures.py",
         (
             "A correct engine with PyTorch-ish names: gradients in `.gradient`, reverse mode via `backprop()` "

@@ -246,3 +246,15 @@ def test_an_op_that_fails_everywhere_is_not_also_an_overflow(
     assert all("None" not in f["detail"] for f in report["findings"] if f["code"] == "overflow-large-inputs")
     codes = {f["code"] for f in report["findings"]}
     assert "overflow-large-inputs" not in codes
+
+
+def test_a_skeleton_whose_one_class_has_no_op_yet_is_nothing_verified(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    skeleton = tmp_path / "skeleton.py"
+    skeleton.write_text(
+        "class Value:\n    def __init__(self, data):\n        self.data = data\n        self.grad = 0.0\n\n"
+        "    def backward(self):\n        raise NotImplementedError('homework')\n"
+    )
+    assert main(["check-engine", str(skeleton), "--examples", "0"]) == 3
+    assert "nothing could be verified" in capsys.readouterr().out

@@ -27,6 +27,7 @@ from typing import Any
 import mpmath
 
 from autodiff.ops import OPS
+from gradverify.engines.child import DATA_NAMES, GRAD_NAMES
 from gradverify.engines.remote import Observation, RemoteEngine
 from oracles.bounds import KAPPA
 from oracles.check import Checker
@@ -431,6 +432,8 @@ def _classify_alone(row: Row, observed: list[tuple[Case, Observation]]) -> None:
         assert obs.error is not None
         python = obs.error.get("unsupported") and not obs.error.get("refused")  # a raise in the engine is its own
         how = "Python says the operator is not defined" if python else "the engine refuses it"
+        if python and obs.error.get("where"):  # raised inside the engine's __pow__, on the Value it was given
+            how = "its ** takes numbers only"
         row.kind = "unsupported" if row.name in FORMS else "missing"
         row.detail = f"{how}: {obs.error['text']}"
         row.case = case
@@ -447,6 +450,9 @@ def _classify_alone(row: Row, observed: list[tuple[Case, Observation]]) -> None:
         row.detail = "no point inside its domain to try it at"
 
 
+VALUE_NAMES = frozenset(DATA_NAMES + GRAD_NAMES)
+
+
 def _problem(case: Case, obs: Observation) -> tuple[str, str] | None:
     """What is wrong with one observation, apart from the gradient's accuracy (judged by the error model)."""
     shown = case.text()
@@ -458,8 +464,9 @@ def _problem(case: Case, obs: Observation) -> tuple[str, str] | None:
         text = obs.error["text"] if obs.error else ""
         hint = ""
         missing = re.search(r"'(?:int|float)' object has no attribute '(\w+)'", text)
-        # `other.data` with `other` the number itself; not `out._backward = ...` on a result left a float.
-        if any(c.value for c in nodes(case.expr) if isinstance(c, Const)) and missing and "backward" not in missing[1]:
+        # `other.data` with `other` the number itself; not `out._backward = ...` on a result left a float, nor
+        # `_prev` of a number an op put among a node's children.
+        if any(c.value for c in nodes(case.expr) if isinstance(c, Const)) and missing and missing[1] in VALUE_NAMES:
             hint = " (the number is used as if it were a Value: it is never wrapped)"
         return "crash", f"{shown}: {obs.describe()}{hint}"
     if obs.status == "bad":
