@@ -63,6 +63,7 @@ ENGINE_DEFECTS = frozenset(
         "exponential-time",
         "nondeterministic",
         "process-dies",
+        "state-between-calls",
     }
 )
 ENGINE_NOTES = frozenset(
@@ -1067,6 +1068,21 @@ CATALOG: list[Entry] = [
         missing=frozenset(
             {"c ** x", "c - x", "c / x", "div", "exp", "log", "neg", "pow", "powv", "relu", "sigmoid", "sub"}
             | {"x - c", "x / c"}
+        ),
+    ),
+    Entry(
+        "visited_default_argument.py",
+        (
+            "The walk's `seen=set()` is a default argument, made once: every backward() after the first skips the "
+            "nodes earlier calls saw. Each op is right alone on a fresh graph; `t = x * y`, backward() of `t + x` "
+            "then of `t * y` leaves d/dx 1.9 where PyTorch has 2.71 (a training loop reusing an inner node)."
+        ),
+        exit=1,
+        engine=frozenset({"state-between-calls"}),
+        notes=frozenset({"second-backward-not-accumulating"}),
+        missing=frozenset(
+            {"sub", "div", "neg", "pow", "powv", "relu", "tanh", "sigmoid", "exp", "log"}
+            | {"x - c", "c - x", "x / c", "c / x", "c ** x"}
         ),
     ),
     Entry(

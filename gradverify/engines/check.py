@@ -198,6 +198,9 @@ def _run(
         twice = walks.second_backward(engine, ok_ops)
         if twice is not None:
             findings.append(twice)
+        stale = walks.state_between_calls(engine, ok_ops) if walk_ok else None  # it assumes one call is right
+        if stale is not None:
+            findings.append(stale)
     if args.examples > 0 and walk_ok and not unstable and ok_ops:
         with _phase(seconds, "random expressions"):
             findings += campaign.random_expressions(engine, rows, accuracy, args.examples, args.seed, say)

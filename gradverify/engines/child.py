@@ -960,6 +960,21 @@ def chain(engine: Engine, op: str, length: int) -> dict[str, Any]:
     return {"grad": _as_float(g) if _is_number(g) else None}
 
 
+def two_graphs(engine: Engine) -> dict[str, Any]:
+    """backward() on t + x, with t = x * y, then on a second root built on the same t: t * y. Gradients read
+    after each call (the parent judges them against the semantics an engine may have)."""
+    ops = engine.config["ops"]
+    mul, add = getattr(operator, ops["mul"][1]), getattr(operator, ops["add"][1])
+    x, y = engine.leaf(0.7), engine.leaf(0.9)
+    t = mul(x, y)
+    note("backward")
+    engine.backward(add(t, x))
+    first = [_as_float(engine.read_grad(v)) for v in (x, y)]
+    engine.backward(mul(t, y))
+    second = [_as_float(engine.read_grad(v)) for v in (x, y)]
+    return {"first": first, "second": second}
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The request loop
 # ---------------------------------------------------------------------------------------------------------
@@ -1011,6 +1026,8 @@ def _answer(kind: str, rest: list[Any]) -> Any:
         return ("ok", doubling(engine, *rest))
     if kind == "chain":
         return ("ok", chain(engine, *rest))
+    if kind == "two_graphs":
+        return ("ok", two_graphs(engine))
     if kind == "warnings":
         return ("ok", {k: v[0] for k, v in _state["warnings"].items()})
     if kind == "grad_assigners":

@@ -43,6 +43,7 @@ CODES = {
     "overflow-large-inputs": "overflow on large inputs",
     "second-backward-not-accumulating": "a second backward() does not accumulate exactly (PyTorch's semantics)",
     "nondeterministic-last-bits": "gradients differ from run to run in the last bits (a set-ordered walk)",
+    "state-between-calls": "backward() keeps state between calls: a second root sharing a node gets wrong gradients",
     "stderr-flood": "the engine prints a lot",
     "warnings": "the engine warns",
 }
@@ -430,6 +431,40 @@ def second_backward(engine: RemoteEngine, ops: set[str]) -> Finding | None:
             return Finding("second-backward-not-accumulating", False, f"{_text(expr, point)}: {shown}")
         return None
     return None
+
+
+def state_between_calls(engine: RemoteEngine, ops: set[str]) -> Finding | None:
+    """A second backward() on a new root that shares a node (t) with an earlier one must see that node: the
+    leaves then hold PyTorch's sum of both gradients, or micrograd's (which also carries t's own stale
+    gradient into the second call), or the second alone (an engine that zeroes the graph first). Anything else
+    means backward() kept state from the first call (a `visited=set()` default argument, shared by every call)."""
+    if not {"mul", "add"} <= ops:
+        return None
+    status, got = engine.ask("two_graphs")
+    if status != "ok" or not all(isinstance(v, float) and math.isfinite(v) for v in got["first"] + got["second"]):
+        return None
+    x, y = 0.7, 0.9
+    t = x * y
+    first = (y + 1.0, x)  # t + x
+    second = (y * y, 2.0 * t)  # t * y
+    stale = (y * (1.0 + y), x * (1.0 + y) + t)  # t * y with t.grad = 1 left from the first call
+    allowed = {
+        "PyTorch's (both summed)": (first[0] + second[0], first[1] + second[1]),
+        "micrograd's (t's gradient kept)": (first[0] + stale[0], first[1] + stale[1]),
+        "the second call's alone": second,
+        "the second call's alone, t's gradient kept": stale,
+    }
+    if any(
+        all(math.isclose(g, e, rel_tol=1e-9, abs_tol=1e-12) for g, e in zip(got["second"], want, strict=True))
+        for want in allowed.values()
+    ):
+        return None
+    shown = (
+        f"t = x * y; backward() of t + x, then of t * y, at x=0.7,y=0.9: d/dx {got['second'][0]!r}, "
+        f"d/dy {got['second'][1]!r} after the second call; PyTorch's leaves hold {allowed[next(iter(allowed))][0]!r}, "
+        f"{allowed[next(iter(allowed))][1]!r} (or {second[0]!r}, {second[1]!r} if grads are zeroed first)"
+    )
+    return Finding("state-between-calls", True, shown)
 
 
 def last_bits(engine: RemoteEngine, checker: Checker, ops: set[str]) -> Finding | None:
