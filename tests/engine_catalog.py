@@ -1086,6 +1086,19 @@ CATALOG: list[Entry] = [
         ),
     ),
     Entry(
+        "pulled_gradients.py",
+        (
+            "No backward() at all: `x.grad()` pulls the gradient from the node's consumers (each stored with its "
+            "local derivative). Correct; it was a usage error asking for a --backward-method it does not have."
+        ),
+        exit=0,
+        notes=frozenset({"recursion-deep-graph", "second-backward-not-accumulating"}),
+        missing=frozenset(
+            {"sub", "div", "neg", "pow", "powv", "relu", "sigmoid", "exp", "log"}
+            | {"x - c", "c - x", "x / c", "c / x", "c ** x"}
+        ),
+    ),
+    Entry(
         "gradient_backprop_closures.py",
         (
             "A correct engine with PyTorch-ish names: gradients in `.gradient`, reverse mode via `backprop()` "

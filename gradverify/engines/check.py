@@ -198,7 +198,9 @@ def _run(
         twice = walks.second_backward(engine, ok_ops)
         if twice is not None:
             findings.append(twice)
-        stale = walks.state_between_calls(engine, ok_ops) if walk_ok else None  # it assumes one call is right
+        # It assumes one call is right, and a backward() to call (a pulled gradient has no "second call").
+        pulled = engine.config["backward"][0] == "pull"
+        stale = walks.state_between_calls(engine, ok_ops) if walk_ok and not pulled else None
         if stale is not None:
             findings.append(stale)
     if args.examples > 0 and walk_ok and not unstable and ok_ops:
@@ -309,7 +311,12 @@ def _api(engine: RemoteEngine) -> dict[str, Any]:
 def _print_api(report: Report, engine: RemoteEngine, console: Any) -> None:
     c = engine.config
     kind, name = c.get("backward", ("method", "backward"))
-    how = {"method": f".{name}()", "function": f"{name}(root)", "walk": "each node's _backward"}[kind]
+    how = {
+        "method": f".{name}()",
+        "function": f"{name}(root)",
+        "walk": "each node's _backward",
+        "pull": f"nothing: x.{name}() pulls the gradient",
+    }[kind]
     console.print(
         f"[bold]{engine.where}[/]: value in .{c['data']}, gradient in .{c.get('grad')}, reverse mode by {how}"
         + (", root gradient seeded by hand" if c.get("seed") else ""),

@@ -120,6 +120,8 @@ class Engine:
             method(1.0) if self.config.get("backward_arg") else method()
         elif kind == "function":
             getattr(self.module, name)(root)
+        elif kind == "pull":
+            pass  # nothing to run: reading a gradient computes it
         else:  # the engine has no backward(): walk its nodes' own `_backward` closures in reverse topological order
             _walk(root, name, self.config["grad"])
 
@@ -211,6 +213,14 @@ def _import_file(path: str) -> Any:
                 sys.path.insert(0, folder)
                 return importlib.import_module(".".join(dotted))
         raise
+
+
+def _takes_no_arguments(f: Any) -> bool:
+    """A method that can be called on a node with no arguments (`def grad(self)`)."""
+    if not inspect.isfunction(f):
+        return False
+    params = list(inspect.signature(f).parameters.values())[1:]
+    return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params)
 
 
 def _has_file(c: Any) -> bool:
@@ -536,16 +546,24 @@ def detect_backward(engine: Engine, overrides: Mapping[str, Any]) -> dict[str, A
         else:
             probe = _attempt(lambda: _pair(engine))
             children = next((c for c in CHILDREN_NAMES if probe is not None and hasattr(probe, c)), None)
-            if probe is None or children is None or not callable(getattr(probe, "_backward", None)):
+            walkable = probe is not None and children is not None and callable(getattr(probe, "_backward", None))
+            pulled = next((g for g in GRAD_NAMES if _takes_no_arguments(getattr(cls, g, None))), None)
+            if walkable:
+                config["backward"] = ("walk", children)
+                notes.append(
+                    f"the engine has no backward(): gradverify runs each node's _backward in reverse topological "
+                    f"order (children in .{children}), with the root's gradient set to 1"
+                )
+            elif pulled:
+                # No backward at all, and `x.grad()` a method: the gradient is pulled when it is read (each node
+                # keeps its consumers and sums their gradients on demand).
+                config["backward"] = ("pull", pulled)
+                notes.append(f"no backward(): gradients are pulled when read, by x.{pulled}()")
+            else:
                 raise EngineSpecError(
                     f"{cls.__name__}: no backward method ({', '.join(BACKWARD_NAMES[:3])}, ...), no backward(root) "
                     "function, and no _backward on its nodes; name it with --backward-method"
                 )
-            config["backward"] = ("walk", children)
-            notes.append(
-                f"the engine has no backward(): gradverify runs each node's _backward in reverse topological order "
-                f"(children in .{children}), with the root's gradient set to 1"
-            )
     if config["backward"][0] == "method" and callable(getattr(cls, config["backward"][1], None)):
         method = getattr(cls, config["backward"][1])
         with contextlib.suppress(TypeError, ValueError):
