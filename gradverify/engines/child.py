@@ -603,6 +603,13 @@ def detect_backward(engine: Engine, overrides: Mapping[str, Any]) -> dict[str, A
         )
     if not reaches and not overrides.get("leaf_class") and not overrides.get("leaf_kwargs"):
         reaches = _try_leaf_variants(engine, notes)
+    if not reaches and config["backward"][0] == "pull":
+        # Pulled gradients that never arrive: a root that must be seeded by hand in an attribute of its own
+        # (`z.grad_value = 1.0`), which gradverify cannot guess; not a defect it can name.
+        raise EngineSpecError(
+            f"{cls.__name__}: no backward(), and x.{config['backward'][1]}() gives no gradient on x * x; if the root "
+            "must be seeded by hand, gradverify cannot check this engine (name a backward with --backward-method)"
+        )
     config["gradient_reaches"] = bool(reaches)
     config["notes"] = config.pop("notes_early", []) + notes
     return config
