@@ -119,7 +119,6 @@ class Row:
     passed: list[tuple[Case, Observation]] = field(default_factory=list)  # alone, for the context probes
     refuses: str = ""  # "int" or "float": numbers of this kind it does not take (`x ** 0.5` with int powers only)
     walk_independent: bool = False  # its fault was shown where the walk's order cannot matter (`f(x) + x`)
-    refuses_self_reuse: bool = False  # `x op x` refused on purpose (an assert that an op's inputs differ)
 
     @property
     def defect(self) -> bool:
@@ -407,7 +406,12 @@ def _repeat(engine: RemoteEngine, row: Row, checker: Checker, unstable: list[str
 
 
 def _run(obs: Observation) -> EngineRun:
-    return EngineRun(obs.value, {k: (v if v is not None else 0.0) for k, v in obs.grads.items()})
+    return run_of(obs.value, obs.grads)
+
+
+def run_of(value: float | None, grads: Mapping[str, float | None]) -> EngineRun:
+    """What the Checker judges: a value and gradients, a missing gradient read as 0."""
+    return EngineRun(value, {k: (v if v is not None else 0.0) for k, v in grads.items()})
 
 
 def _classify_alone(row: Row, observed: list[tuple[Case, Observation]]) -> None:
@@ -707,7 +711,6 @@ def self_reuse(engine: RemoteEngine, rows: dict[str, Row], checker: Checker) -> 
                 # `assert len(parents) == len(set(parents))`: the engine refuses a node used twice by one op, on
                 # purpose. A limit, said on the row; shared nodes are still judged in other shapes.
                 row.notes.append(f"refuses x {op.symbol} x on purpose: {obs.describe()}")
-                row.refuses_self_reuse = True
                 break
             if problem is not None:
                 row.fail(problem[0], problem[1], case)

@@ -20,10 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from autodiff.ops import OPS
-from gradverify.engines.probes import Row, Trusted, _run
+from gradverify.engines.probes import Row, Trusted, _run, run_of
 from gradverify.engines.remote import RemoteEngine
 from oracles.check import Checker
-from oracles.engines import EngineRun
 from oracles.expr import Apply, Const, Expr, Var, nodes, op_of, parse, to_source, variables
 from oracles.local import local_rule
 
@@ -144,7 +143,7 @@ def shared_nodes(
         verdicts = [checker.judge(expr, point, _run(r)) for r in runs]
         grads = [r.grads for r in runs]
         if any(g != grads[0] for g in grads):
-            shown = f"{_text(expr, point)}: " + " vs ".join(str(g) for g in _distinct(grads))
+            shown = f"{_text(expr, point)}: " + " vs ".join(str(g) for g in _distinct(grads)[:2])
             (bits if all(v.ok for v in verdicts) else nondeterministic).append(shown)
         if all(g == grads[0] for g in grads):
             (passing if verdicts[0].ok else failing).append((expr, point, "", grads[0]))
@@ -306,7 +305,7 @@ def _distinct(grads: list[dict[str, float | None]]) -> list[dict[str, float | No
     for g in grads:
         if g not in out:
             out.append(g)
-    return out[:2]
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -448,22 +447,18 @@ def state_between_calls(engine: RemoteEngine, ops: set[str]) -> Finding | None:
     first = (y + 1.0, x)  # t + x
     second = (y * y, 2.0 * t)  # t * y
     stale = (y * (1.0 + y), x * (1.0 + y) + t)  # t * y with t.grad = 1 left from the first call
-    allowed = {
-        "PyTorch's (both summed)": (first[0] + second[0], first[1] + second[1]),
-        "micrograd's (t's gradient kept)": (first[0] + stale[0], first[1] + stale[1]),
-        "the second call's alone": second,
-        "the second call's alone, t's gradient kept": stale,
-    }
+    pytorch = (first[0] + second[0], first[1] + second[1])  # both summed
+    micrograd = (first[0] + stale[0], first[1] + stale[1])  # t's own gradient kept too
     # To 1e-6: an engine computing in float32 (numpy) is as right as one in float64 here.
     if any(
         all(math.isclose(g, e, rel_tol=1e-6, abs_tol=1e-9) for g, e in zip(got["second"], want, strict=True))
-        for want in allowed.values()
+        for want in (pytorch, micrograd, second, stale)
     ):
         return None
     shown = (
         f"t = x * y; backward() of t + x, then of t * y, at x=0.7,y=0.9: d/dx {got['second'][0]!r}, "
-        f"d/dy {got['second'][1]!r} after the second call; PyTorch's leaves hold {allowed[next(iter(allowed))][0]!r}, "
-        f"{allowed[next(iter(allowed))][1]!r} (or {second[0]!r}, {second[1]!r} if grads are zeroed first)"
+        f"d/dy {got['second'][1]!r} after the second call; PyTorch's leaves hold {pytorch[0]!r}, {pytorch[1]!r} "
+        f"(or {second[0]!r}, {second[1]!r} if grads are zeroed first)"
     )
     return Finding("state-between-calls", True, shown)
 
@@ -480,16 +475,12 @@ def last_bits(engine: RemoteEngine, checker: Checker, ops: set[str]) -> Finding 
         return None
     grads = [r.grads for r in runs]
     if any(g != grads[0] for g in grads):
-        distinct = [g for i, g in enumerate(grads) if g not in grads[:i]]
+        distinct = _distinct(grads)
         shown = " vs ".join(map(str, distinct[:2]))
         # Only rounding if every answer is right; answers that differ by more (a walk that overwrites, in an
         # order that changes) are nondeterminism, a defect.
         value = runs[0].value
-        if all(checker.judge(expr, point, _run_of(value, g), blame=False).ok for g in distinct):
+        if all(checker.judge(expr, point, run_of(value, g), blame=False).ok for g in distinct):
             return Finding("nondeterministic-last-bits", False, f"{_text(expr, point)}: {shown}")
         return Finding("nondeterministic", True, f"{_text(expr, point)}: {shown}", _text(expr, point))
     return None
-
-
-def _run_of(value: float | None, grads: Mapping[str, float | None]) -> EngineRun:
-    return EngineRun(value, {k: (v if v is not None else 0.0) for k, v in grads.items()})
