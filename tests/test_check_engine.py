@@ -258,3 +258,18 @@ def test_a_skeleton_whose_one_class_has_no_op_yet_is_nothing_verified(
     )
     assert main(["check-engine", str(skeleton), "--examples", "0"]) == 3
     assert "nothing could be verified" in capsys.readouterr().out
+
+
+def test_declared_ops_are_in_the_random_expressions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The strategy asked each op for its float derivative, which a declared op does not have: generation
+    # failed after a dozen examples, silently, and no declared op was ever fuzzed.
+    entry = next(e for e in CATALOG if e.file == "custom_ops_correct.py")
+    code, report, _ = check(tmp_path, entry, "--examples", "40")
+    capsys.readouterr()
+    assert code == 0
+    declared = [a.split("(")[0] for a in entry.flags if "=" in a]
+    assert declared
+    for name in declared:
+        assert report["ops"][name]["random_expressions"] > 0, name
+    assert report["ops"]["add"]["random_expressions"] >= 20
+    assert all(f["code"] != "random-phase-stopped" for f in report["findings"])

@@ -11,7 +11,6 @@ to run are reported as nondeterminism, not as a crash of the search.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -92,7 +91,11 @@ def random_expressions(
         if not remaining:
             break
         status(f"random expressions over {', '.join(remaining)}...")
-        failure, counted = _search(checker, remaining, examples, seed, params)
+        try:
+            failure, counted = _search(checker, remaining, examples, seed, params)
+        except RandomPhaseError as e:
+            findings.append(Finding("random-phase-stopped", False, f"the random expressions stopped early: {e}"))
+            break
         for name, count in counted.items():
             rows[name].random = max(rows[name].random, count)
         if failure is None:
@@ -197,9 +200,14 @@ def _search(
             for name in {n.op for n in nodes(case.expr) if isinstance(n, Apply)}:
                 counted[name] = counted.get(name, 0) + 1
 
-    with (
-        private_hypothesis_home(),
-        contextlib.suppress(Exception),
-    ):  # the failure (or Hypothesis's note that it could not replay it)
-        check()
+    with private_hypothesis_home():
+        try:
+            check()
+        except Exception as e:  # the failure (or Hypothesis's note that it could not replay it)...
+            if not failure:  # ...or gradverify's own fault, which must not pass for "no failure found"
+                raise RandomPhaseError(f"{type(e).__name__}: {e}".splitlines()[0][:300]) from e
     return (tuple(failure) if failure else None), counted
+
+
+class RandomPhaseError(Exception):
+    """The random phase stopped on an error of gradverify's own (not of the engine): reported, never a pass."""

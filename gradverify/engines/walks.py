@@ -43,6 +43,7 @@ CODES = {
     "second-backward-not-accumulating": "a second backward() does not accumulate exactly (PyTorch's semantics)",
     "nondeterministic-last-bits": "gradients differ from run to run in the last bits (a set-ordered walk)",
     "state-between-calls": "backward() keeps state between calls: a second root sharing a node gets wrong gradients",
+    "random-phase-stopped": "gradverify's random phase stopped on an error of its own (please report it)",
     "stderr-flood": "the engine prints a lot",
     "warnings": "the engine warns",
 }
