@@ -1032,10 +1032,11 @@ CATALOG: list[Entry] = [
         (
             "Scalar(value, parents, op) asserts `len(parents) == len(set(parents))`: `x + x` and `x * x` are "
             "refused on purpose (were 'crash' rows, and no graph walk was judged). backward() recurses once per "
-            "path with whatever gradient has arrived: `t = x + y; t + x + t` gives d/dx 5, exactly 3."
+            "path with whatever gradient has arrived: `t = x + y; t + x + t` gives d/dx 5, exactly 3; and its time "
+            "doubles with every shared level (`v = (v + 0) + v`; `v + v` is refused)."
         ),
         exit=1,
-        engine=frozenset({"shared-node-visited-twice", "wrong-order"}),
+        engine=frozenset({"shared-node-visited-twice", "wrong-order", "exponential-time"}),
         notes=frozenset({"recursion-deep-graph", "second-backward-not-accumulating"}),
         missing=frozenset(
             {"sub", "div", "neg", "pow", "powv", "tanh", "sigmoid", "exp", "log"}
@@ -1096,6 +1097,33 @@ CATALOG: list[Entry] = [
         missing=frozenset(
             {"sub", "div", "neg", "pow", "powv", "relu", "sigmoid", "exp", "log"}
             | {"x - c", "c - x", "x / c", "c / x", "c ** x"}
+        ),
+    ),
+    Entry(
+        "merged_edges_per_path.py",
+        (
+            "backward() pushes the gradient down every path with no visited set, and a node merges a child it "
+            "uses twice into one edge (x + x is one edge of weight 2). Gradients are right; time doubles with "
+            "every level of `t = (t + 0) + t`, but not of `v = v + v`, which the timing used to build (a false "
+            "pass)."
+        ),
+        exit=1,
+        engine=frozenset({"exponential-time"}),
+        notes=frozenset({"recursion-deep-graph"}),
+        missing=frozenset({"c ** x", "c / x", "div", "exp", "log", "pow", "powv", "relu", "sigmoid", "x / c"}),
+    ),
+    Entry(
+        "relu_spelled_ReLu.py",
+        (
+            "relu spelled `ReLu`, and wrong (the gradient always passes). Spellings are now matched ignoring case; "
+            "it was 'missing' and the engine got a clean bill."
+        ),
+        exit=1,
+        ops={"relu": frozenset({"wrong-gradient"})},
+        notes=frozenset({"recursion-deep-graph", "second-backward-not-accumulating"}),
+        missing=frozenset(
+            {"c * x", "c ** x", "c + x", "c - x", "c / x", "div", "exp", "log", "neg", "pow", "powv"}
+            | {"sigmoid", "sub", "tanh", "x - c", "x / c"}
         ),
     ),
     Entry(

@@ -501,9 +501,14 @@ def _ops(engine: Engine, custom: Mapping[str, int]) -> dict[str, Any]:
         if op.method.startswith("__"):
             found[name] = ("operator", op.method) if hasattr(cls, op.method) else None
             continue
+        # The spellings in any case (ReLu, reLU, TANH): the exact ones first, then any attribute that matches
+        # one of them ignoring case.
         spellings = ALIASES.get(name, (op.method,))
+        lower = {s.lower() for s in spellings}
+        spellings = (*spellings, *sorted(a for a in dir(cls) if a.lower() in lower and a not in spellings))
         method = next((s for s in spellings if callable(getattr(cls, s, None))), None)
-        function = next((s for s in spellings if inspect.isfunction(getattr(module, s, None))), None)
+        in_module = (*spellings, *sorted(a for a in dir(module) if a.lower() in lower and a not in spellings))
+        function = next((s for s in in_module if inspect.isfunction(getattr(module, s, None))), None)
         found[name] = ("method", method) if method else (("function", function) if function else None)
     for name in custom:
         if callable(getattr(cls, name, None)):
@@ -950,14 +955,17 @@ def _op_of_frame(e: BaseException, engine: Engine, order: list[Expr]) -> str | N
 
 
 def doubling(engine: Engine, op: str, levels: int) -> dict[str, Any]:
-    """v = v op v, `levels` times (every node used twice by the next): the backward time and the gradient."""
+    """v = (v op c) op v, `levels` times, with c a neutral leaf (0 for +, 1 for *): every node is used twice
+    by the next level, through two different nodes, so an engine that keeps a node's children in a set cannot
+    fold them into one (as it does in `v + v`). The backward time and the gradient (2 ** levels)."""
     how = engine.config["ops"][op]
+    apply = getattr(operator, how[1])
     x = engine.leaf(1.0)
     v = x
     note("forward")
     start = time.perf_counter()
     for _ in range(levels):
-        v = getattr(operator, how[1])(v, v)
+        v = apply(apply(v, engine.leaf(0.0 if op == "add" else 1.0)), v)
     forward = time.perf_counter() - start
     note("backward")
     start = time.perf_counter()

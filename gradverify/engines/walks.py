@@ -6,7 +6,7 @@ Built only from ops that passed alone, so that a fault found here belongs to the
   recursion into children without a visited set): diamonds `t = x + y; t + t`, several levels deep;
 - a node whose backward runs before all of its gradient has arrived (breadth-first order instead of a
   topological one): shared nodes at uneven depths, `t + tanh(t)`;
-- time exponential in the number of shared levels (`v = v + v`, repeated), measured, never waited out;
+- time exponential in the number of shared levels (`v = (v + 0) + v`, repeated), measured, never waited out;
 - answers that change from run to run (set-ordered walks, randomness), judged against the exact gradient;
 - notes that are not wrong gradients: RecursionError on a deep chain, overflow on large inputs, a second
   backward() that does not accumulate exactly as PyTorch's does.
@@ -314,8 +314,12 @@ def _distinct(grads: list[dict[str, float | None]]) -> list[dict[str, float | No
 # ---------------------------------------------------------------------------------------------------------
 
 
+def _shape(op: str) -> str:
+    return "v = (v + 0) + v" if op == "add" else "v = (v * 1) * v"
+
+
 def timing(engine: RemoteEngine, ops: set[str], budget: float) -> Finding | None:
-    """Backward time of `v = v + v` repeated L times, as L grows: a linear walk barely notices, one that
+    """Backward time of `v = (v + 0) + v` repeated L times, as L grows: a linear walk barely notices, one that
     recurses into both children without remembering visits doubles its time with every level."""
     op = next((o for o in ("add", "mul") if o in ops), None)
     if op is None:
@@ -358,7 +362,7 @@ def timing(engine: RemoteEngine, ops: set[str], budget: float) -> Finding | None
         return Finding(
             "exponential-time",
             True,
-            f"v = v {'+' if op == 'add' else '*'} v repeated: building the graph took {shown_forward}"
+            f"{_shape(op)} repeated: building the graph took {shown_forward}"
             + (", then more than the time limit" if building else "")
             + "; each level multiplies the time of the forward pass itself (something per node grows with the "
             "graph, such as a label or a copy of the children)",
@@ -367,7 +371,7 @@ def timing(engine: RemoteEngine, ops: set[str], budget: float) -> Finding | None
         return Finding(
             "exponential-time",
             True,
-            f"v = v {'+' if op == 'add' else '*'} v repeated: backward() took {shown}; each level multiplies the "
+            f"{_shape(op)} repeated: backward() took {shown}; each level multiplies the "
             "time (a walk that recurses into every child without remembering which nodes it has visited)",
         )
     return None
