@@ -273,3 +273,22 @@ def test_declared_ops_are_in_the_random_expressions(tmp_path: Path, capsys: pyte
         assert report["ops"][name]["random_expressions"] > 0, name
     assert report["ops"]["add"]["random_expressions"] >= 20
     assert all(f["code"] != "random-phase-stopped" for f in report["findings"])
+
+
+def test_an_engine_with_no_backward_at_all_gets_a_report_not_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    forward_only = tmp_path / "forward_only.py"
+    forward_only.write_text(
+        "class Value:\n    def __init__(self, data, _children=None):\n        self.data = data\n"
+        "        self._children = _children\n\n    def __add__(self, other):\n"
+        "        return Value(self.data + other.data, (self, other))\n\n    def __mul__(self, other):\n"
+        "        return Value(self.data * other.data, (self, other))\n"
+    )
+    report = tmp_path / "r.json"
+    assert main(["check-engine", str(forward_only), "--json", str(report)]) == 3
+    out = capsys.readouterr().out
+    assert "--backward-method" in out  # the flag, for a backward with a name of its own
+    data = json.loads(report.read_text())
+    assert data["exit_status"] == 3
+    assert data["ops"]["add"]["kind"] == "not-exercised"

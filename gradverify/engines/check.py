@@ -143,6 +143,13 @@ def _run(
         # many, and exactness is what they need; the random phase adds finite differences and PyTorch.
         return Checker(engine=engine, referees=("sympy",), accuracy=accuracy)
 
+    if engine.config["backward"][0] == "absent":
+        # Graphs but no reverse mode: no gradient to check. Every op it has is "not exercised" (exit 3).
+        for row in rows.values():
+            if row.kind == "correct":
+                row.kind, row.detail = "not-exercised", "not checked: the engine has no backward() (see above)"
+        _finish(engine, report, [])
+        return
     if engine.backward_problem is not None:
         hangs = "took more than" in engine.backward_problem
         findings.append(walks.Finding("backward-hangs" if hangs else "process-dies", True, engine.backward_problem))
@@ -316,6 +323,7 @@ def _print_api(report: Report, engine: RemoteEngine, console: Any) -> None:
         "function": f"{name}(root)",
         "walk": "each node's _backward",
         "pull": f"nothing: x.{name}() pulls the gradient",
+        "absent": "nothing: the engine has no backward()",
     }[kind]
     console.print(
         f"[bold]{engine.where}[/]: value in .{c['data']}, gradient in .{c.get('grad')}, reverse mode by {how}"

@@ -122,6 +122,8 @@ class Engine:
             getattr(self.module, name)(root)
         elif kind == "pull":
             pass  # nothing to run: reading a gradient computes it
+        elif kind == "absent":
+            raise RuntimeError("the engine has no backward()")
         else:  # the engine has no backward(): walk its nodes' own `_backward` closures in reverse topological order
             _walk(root, name, self.config["grad"])
 
@@ -565,10 +567,19 @@ def detect_backward(engine: Engine, overrides: Mapping[str, Any]) -> dict[str, A
                 config["backward"] = ("pull", pulled)
                 notes.append(f"no backward(): gradients are pulled when read, by x.{pulled}()")
             else:
-                raise EngineSpecError(
-                    f"{cls.__name__}: no backward method ({', '.join(BACKWARD_NAMES[:3])}, ...), no backward(root) "
-                    "function, and no _backward on its nodes; name it with --backward-method"
+                # Nothing of reverse mode at all (a skeleton, or a forward-only exercise): a report in which
+                # nothing could be verified (exit 3), with the flag for an engine whose backward has a name of
+                # its own.
+                config["backward"] = ("absent", "")
+                config["grad"] = next((n for n in GRAD_NAMES if hasattr(engine.leaf(1.5), n)), "grad")
+                config["seed"], config["gradient_reaches"] = False, False
+                absent = (
+                    f"{cls.__name__} has no backward method ({', '.join(BACKWARD_NAMES[:3])}, ...), no backward(root) "
+                    "function and no _backward on its nodes: if it has one under another name, give it with "
+                    "--backward-method"
                 )
+                config["notes"] = [*config.pop("notes_early", []), absent]
+                return config
     if config["backward"][0] == "method" and callable(getattr(cls, config["backward"][1], None)):
         method = getattr(cls, config["backward"][1])
         with contextlib.suppress(TypeError, ValueError):
