@@ -225,6 +225,11 @@ def _takes_no_arguments(f: Any) -> bool:
     return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params)
 
 
+def _attribute_names(obj: Any) -> set[str]:
+    """An object's own attributes: its __dict__ and the __slots__ of its classes."""
+    return set(getattr(obj, "__dict__", {})) | {s for c in type(obj).__mro__ for s in getattr(c, "__slots__", ())}
+
+
 def _has_file(c: Any) -> bool:
     try:
         inspect.getfile(c)
@@ -456,9 +461,7 @@ def _finish_detect(
             break
     if "data" not in config and not data:
         # A name of the student's own (`.n`, `.x`): the one attribute of a new leaf that holds its number.
-        names = set(getattr(probe, "__dict__", {})) | {
-            s for c in type(probe).__mro__ for s in getattr(c, "__slots__", ())
-        }
+        names = _attribute_names(probe)
         holding = [
             n
             for n in sorted(names)
@@ -639,9 +642,7 @@ def _grad_by_value(engine: Engine) -> str | None:
         root = _attempt(functools.partial(_square, engine, x))
         if root is None:
             continue
-        names = set(getattr(root, "__dict__", {})) | {
-            s for c in type(root).__mro__ for s in getattr(c, "__slots__", ())
-        }
+        names = _attribute_names(root)
         if seeded:  # the root's own gradient attribute: the one that differs from the leaf's data
             for name in names:
                 value = getattr(root, name, None)
